@@ -1,0 +1,77 @@
+"""The packed, time-major layout every op works in.
+
+A batch of B sequences, sorted by decreasing length, is stored as rows: step t holds the
+``batch_sizes[t]`` sequences still running at rows ``offsets[t] : offsets[t + 1]`` — torch's
+``PackedSequence`` layout. A dense (T, B, ·) tensor is the special case ``batch_sizes = [B] * T``,
+reshaped to (T·B, ·) without a copy. Working on rows means no product, gate or gradient is ever
+computed for padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def step_offsets(batch_sizes: Sequence[int]) -> list[int]:
+    """Row offsets of each step, with the total row count N last: length T + 1."""
+    offsets = [0]
+    for size in batch_sizes:
+        offsets.append(offsets[-1] + size)
+    return offsets
+
+
+def is_dense(batch_sizes: Sequence[int]) -> bool:
+    """Whether every step holds the whole batch (no sequence ends early)."""
+    return batch_sizes[-1] == batch_sizes[0]
+
+
+def sequence_lengths(batch_sizes: Sequence[int], device: torch.device) -> Tensor:
+    """Length of each of the B sequences, (B,) int64, non-increasing."""
+    sizes = torch.tensor(list(batch_sizes), device=device)  # (T,)
+    return (sizes.unsqueeze(1) > torch.arange(batch_sizes[0], device=device)).sum(0)
+
+
+def previous_rows(first: Tensor, rows: Tensor, batch_sizes: Sequence[int]) -> Tensor:
+    """Rows shifted one step back in time: (N, H).
+
+    Row (t, b) of the result holds row (t − 1, b) of ``rows`` (N, H), or ``first[b]`` (B, H)
+    at t = 0.
+    """
+    batch = batch_sizes[0]
+    if is_dense(batch_sizes):
+        return torch.cat([first, rows[: rows.shape[0] - batch]])
+    offsets = step_offsets(batch_sizes)
+    index = torch.cat(
+        [
+            torch.arange(offsets[t - 1], offsets[t - 1] + batch_sizes[t], device=rows.device)
+            for t in range(1, len(batch_sizes))
+        ]
+    )
+    return torch.cat([first, rows[index]])
+
+
+def final_rows(rows: Tensor, batch_sizes: Sequence[int]) -> Tensor:
+    """The row of each sequence's last step: (B, H), in batch order; a new tensor, not a view."""
+    batch = batch_sizes[0]
+    if is_dense(batch_sizes):
+        return rows[rows.shape[0] - batch :].clone()
+    offsets = torch.tensor(step_offsets(batch_sizes)[:-1], device=rows.device)  # (T,)
+    lengths = sequence_lengths(batch_sizes, rows.device)  # (B,)
+    return rows[offsets[lengths - 1] + torch.arange(batch, device=rows.device)]
+
+
+def reverse_index(batch_sizes: Sequence[int], device: torch.device) -> Tensor:
+    """Row permutation that reverses every sequence within its own length: (N,) int64.
+
+    Row (t, b) maps to row (len_b − 1 − t, b); the permutation is its own inverse, so the same
+    index turns the reversed direction's outputs back into time order.
+    """
+    sizes = torch.tensor(list(batch_sizes), device=device)  # (T,)
+    offsets = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)[:-1]])  # (T,)
+    steps = torch.repeat_interleave(torch.arange(len(batch_sizes), device=device), sizes)  # (N,)
+    batch = torch.arange(sizes.sum().item(), device=device) - offsets[steps]  # (N,)
+    lengths = sequence_lengths(batch_sizes, device)  # (B,)
+    return offsets[lengths[batch] - 1 - steps] + batch

@@ -1,0 +1,273 @@
+"""LSTM, plain and with peepholes: whole-sequence forward, hand-written BPTT, autograd glue.
+
+Gate order i, f, g, o (torch's). With ``a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh``::
+
+    i = σ(a_i + w_ci ⊙ c_{t-1})     f = σ(a_f + w_cf ⊙ c_{t-1})     g = tanh(a_g)
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    o = σ(a_o + w_co ⊙ c_t)         h_t = o ⊙ tanh(c_t)
+
+The peephole terms (``w_ch`` = [w_ci; w_cf; w_co], shape (3H,)) are absent for the plain LSTM.
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._packed import final_rows, previous_rows, step_offsets
+
+
+class LSTMCache(NamedTuple):
+    """What :func:`lstm_backward` needs, all packed rows."""
+
+    x: Tensor  # (N, I)
+    h0: Tensor  # (B, H)
+    c0: Tensor  # (B, H)
+    acts: Tensor  # (N, 4H) gate activations i, f, g, o
+    cells: Tensor  # (N, H) c_t
+    tanh_cells: Tensor  # (N, H) tanh(c_t)
+    out: Tensor  # (N, H) h_t
+    w_ih: Tensor
+    w_hh: Tensor
+    w_ch: Tensor | None
+    has_bias: bool
+    batch_sizes: tuple[int, ...]
+
+
+class LSTMGrads(NamedTuple):
+    """Gradients of every input of :func:`lstm_forward` (None where it has none)."""
+
+    x: Tensor | None
+    h0: Tensor
+    c0: Tensor
+    w_ih: Tensor
+    w_hh: Tensor
+    b_ih: Tensor | None
+    b_hh: Tensor | None
+    w_ch: Tensor | None
+
+
+def lstm_forward(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    w_ch: Tensor | None,
+    batch_sizes: Sequence[int],
+) -> tuple[tuple[Tensor, Tensor, Tensor], LSTMCache]:
+    """Run an LSTM layer over packed sequences.
+
+    Args:
+        x: (N, I) packed input rows. h0, c0: (B, H) initial state.
+        w_ih: (4H, I), w_hh: (4H, H), b_ih, b_hh: (4H,) or None, w_ch: (3H,) or None.
+        batch_sizes: sequences running at each step, non-increasing, summing to N.
+    Returns:
+        ((out (N, H), h_n (B, H), c_n (B, H)), cache).
+    """
+    H = w_hh.shape[1]
+    offsets = step_offsets(batch_sizes)
+    acts = (  # (N, 4H): pre-activations, overwritten in place by the activations step by step
+        torch.addmm(b_ih + b_hh, x, w_ih.t())
+        if b_ih is not None and b_hh is not None
+        else x @ w_ih.t()
+    )
+    cells = x.new_empty(x.shape[0], H)  # (N, H)
+    tanh_cells = torch.empty_like(cells)
+    out = torch.empty_like(cells)
+    w_hh_t = w_hh.t()
+    if w_ch is not None:
+        w_cif, w_co = w_ch[: 2 * H].view(2, H), w_ch[2 * H :]
+    h, c = h0, c0
+    for t, size in enumerate(batch_sizes):
+        rows = slice(offsets[t], offsets[t + 1])
+        a = acts[rows]  # (b, 4H)
+        a.addmm_(h[:size], w_hh_t)
+        c_prev = c[:size]
+        if w_ch is not None:
+            a.view(size, 4, H)[:, :2].addcmul_(c_prev.unsqueeze(1), w_cif)
+        a[:, : 2 * H].sigmoid_()
+        a[:, 2 * H : 3 * H].tanh_()
+        c = torch.mul(a[:, H : 2 * H], c_prev, out=cells[rows])
+        c.addcmul_(a[:, :H], a[:, 2 * H : 3 * H])
+        o = a[:, 3 * H :]
+        if w_ch is not None:
+            o.addcmul_(c, w_co)
+        o.sigmoid_()
+        h = torch.mul(o, torch.tanh(c, out=tanh_cells[rows]), out=out[rows])
+    outputs = (out, final_rows(out, batch_sizes), final_rows(cells, batch_sizes))
+    cache = LSTMCache(
+        x, h0, c0, acts, cells, tanh_cells, out, w_ih, w_hh, w_ch,
+        b_ih is not None, tuple(batch_sizes),
+    )  # fmt: skip
+    return outputs, cache
+
+
+def lstm_backward(
+    grad_out: Tensor,
+    grad_h_n: Tensor,
+    grad_c_n: Tensor,
+    cache: LSTMCache,
+    *,
+    need_input_grad: bool = True,
+) -> LSTMGrads:
+    """Backpropagation through time for :func:`lstm_forward`.
+
+    Args:
+        grad_out: (N, H), grad_h_n, grad_c_n: (B, H) upstream gradients.
+    Returns:
+        the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
+    """
+    x, h0, c0, acts, cells, tanh_cells, out = cache[:7]
+    w_ih, w_hh, w_ch, batch_sizes = cache.w_ih, cache.w_hh, cache.w_ch, cache.batch_sizes
+    H = w_hh.shape[1]
+    offsets = step_offsets(batch_sizes)
+    i, f, g, o = acts.split(H, dim=1)  # (N, H) each
+    c_prev = previous_rows(c0, cells, batch_sizes)  # (N, H)
+    # Everything that does not depend on the upstream gradient, for all steps at once:
+    # dA_o = dh ⊙ P,  dc += dh ⊙ K,  (dA_i, dA_f, dA_g) = dc ⊙ M,  dc_{t-1} = dc ⊙ F.
+    d_o = o * (1 - o)
+    P = tanh_cells * d_o
+    K = o * (1 - tanh_cells * tanh_cells)
+    gate_i, gate_f = g * i * (1 - i), c_prev * f * (1 - f)
+    M = torch.cat([gate_i, gate_f, i * (1 - g * g)], dim=1)  # (N, 3H)
+    F = f
+    if w_ch is not None:
+        w_ci, w_cf, w_co = w_ch.split(H)
+        K = K + P * w_co
+        F = f + gate_i * w_ci + gate_f * w_cf
+    grad_acts = torch.empty_like(acts)  # (N, 4H)
+    dh_carry = grad_h_n.clone()  # (B, H)
+    dc_carry = grad_c_n.clone()
+    grad_out = grad_out.contiguous()
+    for t in range(len(batch_sizes) - 1, -1, -1):
+        size, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
+        dh = dh_carry[:size].add_(grad_out[rows])  # (b, H)
+        dc = dc_carry[:size].addcmul_(dh, K[rows])  # (b, H)
+        da = grad_acts[rows]  # (b, 4H)
+        torch.mul(dh, P[rows], out=da[:, 3 * H :])
+        torch.mul(M[rows].view(size, 3, H), dc.unsqueeze(1), out=da[:, : 3 * H].view(size, 3, H))
+        dc.mul_(F[rows])
+        torch.mm(da, w_hh, out=dh_carry[:size])
+    h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
+    grad_b = grad_acts.sum(0) if cache.has_bias else None
+    grad_w_ch = None
+    if w_ch is not None:
+        da_i, da_f, _, da_o = grad_acts.split(H, dim=1)
+        grad_w_ch = torch.cat(
+            [(da_i * c_prev).sum(0), (da_f * c_prev).sum(0), (da_o * cells).sum(0)]
+        )
+    return LSTMGrads(
+        x=grad_acts @ w_ih if need_input_grad else None,
+        h0=dh_carry,
+        c0=dc_carry,
+        w_ih=grad_acts.t() @ x,
+        w_hh=grad_acts.t() @ h_prev,
+        b_ih=grad_b,
+        b_hh=grad_b.clone() if grad_b is not None else None,
+        w_ch=grad_w_ch,
+    )
+
+
+class LSTMFunction(torch.autograd.Function):
+    """Autograd glue: calls :func:`lstm_forward` and :func:`lstm_backward`, nothing else."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        w_ih: Tensor,
+        w_hh: Tensor,
+        b_ih: Tensor | None,
+        b_hh: Tensor | None,
+        w_ch: Tensor | None,
+        batch_sizes: tuple[int, ...],
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        outputs, cache = lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, batch_sizes)
+        save_cache(ctx, cache)
+        return outputs
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_out: Tensor, grad_h_n: Tensor, grad_c_n: Tensor
+    ) -> tuple[Tensor | None, ...]:
+        cache = load_cache(ctx)
+        grads = lstm_backward(
+            grad_out, grad_h_n, grad_c_n, cache, need_input_grad=ctx.needs_input_grad[0]
+        )
+        return (*grads, None)
+
+
+def lstm_fused(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    w_ch: Tensor | None,
+    batch_sizes: Sequence[int],
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Differentiable LSTM layer over packed rows: (out (N, H), h_n (B, H), c_n (B, H))."""
+    result: tuple[Tensor, Tensor, Tensor] = LSTMFunction.apply(
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, tuple(batch_sizes)
+    )
+    return result
+
+
+def lstm_cell(
+    x: Tensor,
+    h: Tensor,
+    c: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    w_ch: Tensor | None,
+) -> tuple[Tensor, Tensor]:
+    """One LSTM step with plain autograd ops: x (B, I), h, c (B, H) -> (h', c')."""
+    a_i, a_f, a_g, a_o = (
+        torch.nn.functional.linear(x, w_ih, b_ih) + torch.nn.functional.linear(h, w_hh, b_hh)
+    ).chunk(4, dim=1)
+    if w_ch is not None:
+        w_ci, w_cf, w_co = w_ch.chunk(3)
+        a_i = a_i + w_ci * c
+        a_f = a_f + w_cf * c
+    c_new = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * torch.tanh(a_g)
+    if w_ch is not None:
+        a_o = a_o + w_co * c_new
+    return torch.sigmoid(a_o) * torch.tanh(c_new), c_new
+
+
+def lstm_loop(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    w_ch: Tensor | None,
+    batch_sizes: Sequence[int],
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The readable twin of :func:`lstm_fused`: :func:`lstm_cell` per step, autograd for BPTT."""
+    offsets = step_offsets(batch_sizes)
+    h, c, outs, cells = h0, c0, [], []
+    for t, size in enumerate(batch_sizes):
+        h, c = lstm_cell(
+            x[offsets[t] : offsets[t + 1]], h[:size], c[:size], w_ih, w_hh, b_ih, b_hh, w_ch
+        )
+        outs.append(h)
+        cells.append(c)
+    out = torch.cat(outs)
+    return out, final_rows(out, batch_sizes), final_rows(torch.cat(cells), batch_sizes)

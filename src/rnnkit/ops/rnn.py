@@ -1,0 +1,195 @@
+"""Elman RNN: whole-sequence forward, hand-written BPTT, autograd glue.
+
+    h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),   f = tanh or relu
+
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._packed import final_rows, previous_rows, step_offsets
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+class RNNCache(NamedTuple):
+    """What :func:`rnn_backward` needs, all packed rows."""
+
+    x: Tensor  # (N, I)
+    h0: Tensor  # (B, H)
+    out: Tensor  # (N, H) h_t
+    w_ih: Tensor
+    w_hh: Tensor
+    has_bias: bool
+    nonlinearity: str
+    batch_sizes: tuple[int, ...]
+
+
+class RNNGrads(NamedTuple):
+    """Gradients of every input of :func:`rnn_forward` (None where it has none)."""
+
+    x: Tensor | None
+    h0: Tensor
+    w_ih: Tensor
+    w_hh: Tensor
+    b_ih: Tensor | None
+    b_hh: Tensor | None
+
+
+def rnn_forward(
+    x: Tensor,
+    h0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    batch_sizes: Sequence[int],
+    *,
+    nonlinearity: str = "tanh",
+) -> tuple[tuple[Tensor, Tensor], RNNCache]:
+    """Run an Elman RNN layer over packed sequences.
+
+    Args:
+        x: (N, I) packed input rows. h0: (B, H).
+        w_ih: (H, I), w_hh: (H, H), b_ih, b_hh: (H,) or None.
+        batch_sizes: sequences running at each step, non-increasing, summing to N.
+    Returns:
+        ((out (N, H), h_n (B, H)), cache).
+    """
+    offsets = step_offsets(batch_sizes)
+    bias = b_ih + b_hh if b_ih is not None and b_hh is not None else None
+    out = F.linear(x, w_ih, bias)  # (N, H): pre-activations, turned into h_t step by step
+    w_hh_t = w_hh.t()
+    h = h0
+    for t, size in enumerate(batch_sizes):
+        a = out[offsets[t] : offsets[t + 1]].addmm_(h[:size], w_hh_t)  # (b, H)
+        h = a.tanh_() if nonlinearity == "tanh" else a.relu_()
+    cache = RNNCache(x, h0, out, w_ih, w_hh, bias is not None, nonlinearity, tuple(batch_sizes))
+    return (out, final_rows(out, batch_sizes)), cache
+
+
+def rnn_backward(
+    grad_out: Tensor, grad_h_n: Tensor, cache: RNNCache, *, need_input_grad: bool = True
+) -> RNNGrads:
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    Args:
+        grad_out: (N, H), grad_h_n: (B, H) upstream gradients.
+    Returns:
+        the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
+    """
+    x, h0, out, w_ih, w_hh = cache[:5]
+    batch_sizes = cache.batch_sizes
+    offsets = step_offsets(batch_sizes)
+    slope = 1 - out * out if cache.nonlinearity == "tanh" else (out > 0).to(out.dtype)  # f'(a)
+    grad_acts = torch.empty_like(out)  # (N, H)
+    dh_carry = grad_h_n.clone()  # (B, H)
+    grad_out = grad_out.contiguous()
+    for t in range(len(batch_sizes) - 1, -1, -1):
+        size, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
+        dh = dh_carry[:size].add_(grad_out[rows])
+        da = torch.mul(dh, slope[rows], out=grad_acts[rows])
+        torch.mm(da, w_hh, out=dh_carry[:size])
+    grad_b = grad_acts.sum(0) if cache.has_bias else None
+    return RNNGrads(
+        x=grad_acts @ w_ih if need_input_grad else None,
+        h0=dh_carry,
+        w_ih=grad_acts.t() @ x,
+        w_hh=grad_acts.t() @ previous_rows(h0, out, batch_sizes),
+        b_ih=grad_b,
+        b_hh=grad_b.clone() if grad_b is not None else None,
+    )
+
+
+class RNNFunction(torch.autograd.Function):
+    """Autograd glue: calls :func:`rnn_forward` and :func:`rnn_backward`, nothing else."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        h0: Tensor,
+        w_ih: Tensor,
+        w_hh: Tensor,
+        b_ih: Tensor | None,
+        b_hh: Tensor | None,
+        batch_sizes: tuple[int, ...],
+        nonlinearity: str,
+    ) -> tuple[Tensor, Tensor]:
+        outputs, cache = rnn_forward(
+            x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, nonlinearity=nonlinearity
+        )
+        save_cache(ctx, cache)
+        return outputs
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_out: Tensor, grad_h_n: Tensor
+    ) -> tuple[Tensor | None, ...]:
+        grads = rnn_backward(
+            grad_out, grad_h_n, load_cache(ctx), need_input_grad=ctx.needs_input_grad[0]
+        )
+        return (*grads, None, None)
+
+
+def rnn_fused(
+    x: Tensor,
+    h0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    batch_sizes: Sequence[int],
+    *,
+    nonlinearity: str = "tanh",
+) -> tuple[Tensor, Tensor]:
+    """Differentiable Elman RNN layer over packed rows: (out (N, H), h_n (B, H))."""
+    result: tuple[Tensor, Tensor] = RNNFunction.apply(
+        x, h0, w_ih, w_hh, b_ih, b_hh, tuple(batch_sizes), nonlinearity
+    )
+    return result
+
+
+def rnn_cell(
+    x: Tensor,
+    h: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    *,
+    nonlinearity: str = "tanh",
+) -> Tensor:
+    """One Elman step with plain autograd ops: x (B, I), h (B, H) -> h'."""
+    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
+
+
+def rnn_loop(
+    x: Tensor,
+    h0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    batch_sizes: Sequence[int],
+    *,
+    nonlinearity: str = "tanh",
+) -> tuple[Tensor, Tensor]:
+    """The readable twin of :func:`rnn_fused`: :func:`rnn_cell` per step, autograd for BPTT."""
+    offsets = step_offsets(batch_sizes)
+    h, outs = h0, []
+    for t, size in enumerate(batch_sizes):
+        rows = x[offsets[t] : offsets[t + 1]]
+        h = rnn_cell(rows, h[:size], w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity)
+        outs.append(h)
+    out = torch.cat(outs)
+    return out, final_rows(out, batch_sizes)
