@@ -1,0 +1,599 @@
+"""Multi-layer, optionally bidirectional recurrent layers: ``RNN``, ``LSTM``, ``GRU``.
+
+Drop-in for ``torch.nn.RNN/LSTM/GRU``: the same parameter names, shapes, gate order, inputs and
+outputs, so a torch state dict loads strictly into the matching plain layer. On top of torch they
+offer the variants torch has no kernel for (peephole LSTM, reset-before GRU), ``lengths=`` for
+padded batches, and a choice of backend:
+
+- ``native``: torch's own kernels (cuDNN on GPU, ATen/oneDNN on CPU);
+- ``fused``: rnnkit's whole-sequence ops with hand-written BPTT (:mod:`rnnkit.ops`);
+- ``loop``: a plain per-step autograd loop, the readable twin;
+- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``.
+
+``layer.backend_used`` and ``layer.backend_reason`` say which one runs and why.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import _VF, Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.nn._checks import (
+    check_dropout,
+    check_finite,
+    check_size,
+    resolve_backend,
+)
+from rnnkit.ops import (
+    gru_fused,
+    gru_loop,
+    lstm_fused,
+    lstm_loop,
+    reverse_index,
+    rnn_fused,
+    rnn_loop,
+)
+from rnnkit.ops.rnn import NONLINEARITIES
+
+State = tuple[Tensor, ...]  # (h,) or (h, c), each (L·D, B, H)
+Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # w_ih, w_hh, b_ih, b_hh
+
+
+class _RecurrentLayer(nn.Module):
+    """Shared shell: parameters, input checks, packing, stacking, directions and backends.
+
+    Subclasses set ``gates`` and implement :meth:`_run_direction` (one layer, one direction,
+    packed rows) and :meth:`_run_native` (the whole stack through torch's kernel).
+    """
+
+    gates: ClassVar[int]
+    num_states: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        backend: str = "auto",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.input_size = check_size(name, "input_size", input_size)
+        self.hidden_size = check_size(name, "hidden_size", hidden_size)
+        self.num_layers = check_size(name, "num_layers", num_layers)
+        self.dropout = check_dropout(name, dropout)
+        if self.dropout > 0 and num_layers == 1:
+            warnings.warn(
+                f"{name}: dropout={dropout} applies between layers and does nothing with "
+                "num_layers=1",
+                stacklevel=2,
+            )
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.bidirectional = bool(bidirectional)
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        G, H = self.gates * hidden_size, hidden_size
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else H * self.num_directions
+            for suffix in self._suffixes():
+                names = self._weight_names(layer, suffix)
+                shapes = [(G, layer_input), (G, H), (G,), (G,)][: len(names)]
+                for param_name, shape in zip(names, shapes, strict=True):
+                    self.register_parameter(param_name, nn.Parameter(torch.empty(shape, **factory)))
+                self._add_extra_parameters(layer, suffix, factory)
+        self._requested_backend = backend
+        self.backend_used, self.backend_reason = resolve_backend(
+            name, backend, self._missing_in_torch()
+        )
+        self.reset_parameters()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def backend(self) -> str:
+        """The backend asked for; setting it re-resolves ``backend_used``."""
+        return self._requested_backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        resolved = resolve_backend(type(self).__name__, value, self._missing_in_torch())
+        self._requested_backend = value
+        self.backend_used, self.backend_reason = resolved
+
+    def _suffixes(self) -> tuple[str, ...]:
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def _weight_names(self, layer: int, suffix: str) -> list[str]:
+        names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
+        if self.bias:
+            names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
+        return names
+
+    def _direction_weights(self, layer: int, suffix: str) -> Weights:
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction, biases None without bias."""
+        w_ih, w_hh = (
+            getattr(self, f"weight_ih_l{layer}{suffix}"),
+            getattr(self, f"weight_hh_l{layer}{suffix}"),
+        )
+        if not self.bias:
+            return w_ih, w_hh, None, None
+        return (
+            w_ih,
+            w_hh,
+            getattr(self, f"bias_ih_l{layer}{suffix}"),
+            getattr(self, f"bias_hh_l{layer}{suffix}"),
+        )
+
+    def _flat_weights(self) -> list[Tensor]:
+        """All torch-named weights in torch's order, as its kernels take them."""
+        return [
+            getattr(self, n)
+            for layer in range(self.num_layers)
+            for suffix in self._suffixes()
+            for n in self._weight_names(layer, suffix)
+        ]
+
+    def _add_extra_parameters(self, layer: int, suffix: str, factory: dict[str, Any]) -> None:
+        """Parameters a variant adds beside torch's (the peephole weights)."""
+
+    def _missing_in_torch(self) -> str | None:
+        """The option of this configuration torch has no kernel for, or None."""
+        return None
+
+    def reset_parameters(self) -> None:
+        """torch's initialisation: every parameter uniform in ±1/√hidden_size."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def flatten_parameters(self) -> None:
+        """Accepted for drop-in compatibility with torch; the weights are used where they are."""
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        for option, default in (("bias", True), ("batch_first", False), ("bidirectional", False)):
+            if getattr(self, option) != default:
+                text += f", {option}={getattr(self, option)}"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        return text + self._variant_repr() + f", backend={self.backend_used}"
+
+    def _variant_repr(self) -> str:
+        return ""
+
+    # -- forward -------------------------------------------------------------------------------
+
+    def _run_direction(
+        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+    ) -> tuple[Tensor, State]:
+        """One layer, one direction over packed rows: x (N, in) -> (out (N, H), final state)."""
+        raise NotImplementedError
+
+    def _run_native(
+        self, x: Tensor, batch_sizes: Tensor | None, state: State
+    ) -> tuple[Tensor, State]:
+        """The whole stack through torch's kernel (dense x if batch_sizes is None, else packed)."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        hx: Any = None,
+        *,
+        lengths: Tensor | Sequence[int] | None = None,
+    ) -> tuple[Any, Any]:
+        """See the class docstring for inputs and outputs."""
+        name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise ValueError(f"{name}: lengths must be None when input is a PackedSequence")
+            return self._forward_packed(input, hx)
+        if not isinstance(input, Tensor) or input.dim() not in (2, 3):
+            shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+            raise ValueError(
+                f"{name}: input must be a 2-D (unbatched) or 3-D tensor or a PackedSequence, "
+                f"got {shape}"
+            )
+        if input.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: input.size(-1) must be input_size={self.input_size}, "
+                f"got {input.shape[-1]} (input shape {tuple(input.shape)})"
+            )
+        unbatched = input.dim() == 2
+        if unbatched:
+            if lengths is not None:
+                raise ValueError(f"{name}: lengths needs a batched (3-D) input")
+            input = input.unsqueeze(0 if self.batch_first else 1)
+        steps, batch = (input.shape[1], input.shape[0]) if self.batch_first else input.shape[:2]
+        if steps == 0:
+            raise ValueError(f"{name}: input has no time steps (shape {tuple(input.shape)})")
+        state = self._initial_state(hx, batch, unbatched, input)
+        if lengths is not None:
+            packed = pack_padded_sequence(
+                input, self._check_lengths(lengths, batch, steps), self.batch_first,
+                enforce_sorted=False,
+            )  # fmt: skip
+            packed_out, final = self._forward_packed(packed, state, checked=True)
+            output, _ = pad_packed_sequence(packed_out, self.batch_first, total_length=steps)
+            return output, self._public_state(final)
+        if self.backend_used == "native":
+            output, final = self._run_native(input, None, state)
+        else:
+            x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
+            rows, final = self._run_stack(x.reshape(steps * batch, -1), [batch] * steps, state)
+            output = rows.view(steps, batch, -1)
+            output = output.transpose(0, 1) if self.batch_first else output
+        if unbatched:
+            output = output.squeeze(0 if self.batch_first else 1)
+            final = tuple(s.squeeze(1) for s in final)
+        return output, self._public_state(final)
+
+    def _forward_packed(
+        self, packed: PackedSequence, hx: Any, *, checked: bool = False
+    ) -> tuple[PackedSequence, Any]:
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        name = type(self).__name__
+        if data.dim() != 2 or data.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: packed input data must be (N, input_size={self.input_size}), "
+                f"got {tuple(data.shape)}"
+            )
+        state = hx if checked else self._initial_state(hx, int(batch_sizes[0]), False, data)
+        if sorted_indices is not None:
+            state = tuple(s.index_select(1, sorted_indices) for s in state)
+        if self.backend_used == "native":
+            rows, final = self._run_native(data, batch_sizes, state)
+        else:
+            rows, final = self._run_stack(data, batch_sizes.tolist(), state)
+        if unsorted_indices is not None:
+            final = tuple(s.index_select(1, unsorted_indices) for s in final)
+        out = PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices)
+        return out, (final if checked else self._public_state(final))
+
+    def _run_stack(self, x: Tensor, batch_sizes: list[int], state: State) -> tuple[Tensor, State]:
+        """All layers and directions over packed rows x (N, I): (out (N, D·H), final state)."""
+        reverse = reverse_index(batch_sizes, x.device) if self.bidirectional else None
+        finals: list[list[Tensor]] = [[] for _ in range(self.num_states)]
+        for layer in range(self.num_layers):
+            outs = []
+            for direction, suffix in enumerate(self._suffixes()):
+                index = layer * self.num_directions + direction
+                start = tuple(s[index] for s in state)
+                if suffix and reverse is not None:
+                    out, end = self._run_direction(x[reverse], start, batch_sizes, layer, suffix)
+                    out = out[reverse]
+                else:
+                    out, end = self._run_direction(x, start, batch_sizes, layer, suffix)
+                outs.append(out)
+                for collected, s in zip(finals, end, strict=True):
+                    collected.append(s)
+            x = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        return x, tuple(torch.stack(s) for s in finals)
+
+    # -- state and lengths ---------------------------------------------------------------------
+
+    def _initial_state(self, hx: Any, batch: int, unbatched: bool, like: Tensor) -> State:
+        """hx as a tuple of (L·D, B, H) tensors, zeros where None, shapes checked."""
+        name = type(self).__name__
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if hx is None:
+            zeros = like.new_zeros(shape)
+            return (zeros,) * self.num_states
+        parts = (hx,) if isinstance(hx, Tensor) else tuple(hx)
+        if len(parts) != self.num_states or not all(isinstance(p, Tensor) for p in parts):
+            expected = "a tensor h_0" if self.num_states == 1 else "a tuple (h_0, c_0)"
+            raise ValueError(f"{name}: hx must be {expected}, got {type(hx).__name__}")
+        want = shape[::2] if unbatched else shape
+        labels = ("h_0", "c_0")
+        for label, part in zip(labels, parts, strict=False):
+            if tuple(part.shape) != want:
+                raise ValueError(
+                    f"{name}: hx {label} must have shape {want}, got {tuple(part.shape)}"
+                )
+        return tuple(p.unsqueeze(1) for p in parts) if unbatched else parts
+
+    def _public_state(self, state: State) -> Any:
+        return state[0] if self.num_states == 1 else state
+
+    def _check_lengths(self, lengths: Tensor | Sequence[int], batch: int, steps: int) -> Tensor:
+        name = type(self).__name__
+        values = torch.as_tensor(lengths).detach().to("cpu", torch.int64)
+        if values.dim() != 1 or values.numel() != batch:
+            raise ValueError(
+                f"{name}: lengths must be 1-D with one entry per sequence (batch={batch}), "
+                f"got shape {tuple(values.shape)}"
+            )
+        bad = ((values < 1) | (values > steps)).nonzero()
+        if bad.numel():
+            position = int(bad[0, 0])
+            raise ValueError(
+                f"{name}: lengths must be in [1, {steps}] (the padded length), "
+                f"got {int(values[position])} at position {position}"
+            )
+        return values
+
+
+class RNN(_RecurrentLayer):
+    r"""Elman RNN: :math:`h_t = f(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`, f = tanh or relu.
+
+    Args:
+        input_size, hidden_size, num_layers: as in ``torch.nn.RNN``.
+        nonlinearity: ``"tanh"`` (default) or ``"relu"``.
+        bias, batch_first, dropout, bidirectional: as in ``torch.nn.RNN`` (keyword-only).
+        backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
+
+    Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
+    ``PackedSequence``; ``hx`` (L·D, B, H) or None; ``lengths`` (B,) for padded input.
+    Outputs: ``output`` (T, B, D·H) (zeros past each length), ``h_n`` (L·D, B, H).
+    Parameters: ``weight_ih_l{k}`` (H, I or D·H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
+    ``bias_hh_l{k}`` (H,), with ``_reverse`` for the backward direction.
+
+    >>> rnn = RNN(10, 20, num_layers=2)
+    >>> output, h_n = rnn(torch.randn(5, 3, 10))
+    >>> output.shape, h_n.shape
+    (torch.Size([5, 3, 20]), torch.Size([2, 3, 20]))
+    """
+
+    gates = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        backend: str = "auto",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(
+            input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+            dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
+            dtype=dtype,
+        )  # fmt: skip
+
+    def _variant_repr(self) -> str:
+        return f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else ""
+
+    def _run_direction(
+        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+    ) -> tuple[Tensor, State]:
+        run = rnn_fused if self.backend_used == "fused" else rnn_loop
+        out, h = run(
+            x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
+            nonlinearity=self.nonlinearity,
+        )  # fmt: skip
+        return out, (h,)
+
+    def _run_native(
+        self, x: Tensor, batch_sizes: Tensor | None, state: State
+    ) -> tuple[Tensor, State]:
+        kernel = _VF.rnn_tanh if self.nonlinearity == "tanh" else _VF.rnn_relu
+        options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
+        if batch_sizes is None:
+            out, h = kernel(x, state[0], self._flat_weights(), *options, self.batch_first)
+        else:
+            out, h = kernel(x, batch_sizes, state[0], self._flat_weights(), *options)
+        return out, (h,)
+
+
+class LSTM(_RecurrentLayer):
+    r"""LSTM, plain or with peepholes (Gers & Schmidhuber 2000).
+
+    .. math::
+        i = σ(W_{ii} x + b_{ii} + W_{hi} h_{t-1} + b_{hi} + w_{ci} ⊙ c_{t-1}) \\
+        f = σ(W_{if} x + b_{if} + W_{hf} h_{t-1} + b_{hf} + w_{cf} ⊙ c_{t-1}) \\
+        g = \tanh(W_{ig} x + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        c_t = f ⊙ c_{t-1} + i ⊙ g \\
+        o = σ(W_{io} x + b_{io} + W_{ho} h_{t-1} + b_{ho} + w_{co} ⊙ c_t) \\
+        h_t = o ⊙ \tanh(c_t)
+
+    The w_c· terms exist only with ``peephole=True``.
+
+    Args:
+        input_size, hidden_size, num_layers: as in ``torch.nn.LSTM``.
+        peephole: add the diagonal peephole weights ``weight_ch_l{k}`` (3H,), order i, f, o.
+        forget_bias: the initial forget-gate bias, on the sum ``b_if + b_hf`` (Jozefowicz et
+            al. 2015); ``bias_ih``'s forget slice holds it and ``bias_hh``'s is zero.
+        bias, batch_first, dropout, bidirectional: as in ``torch.nn.LSTM`` (keyword-only).
+        backend: ``"auto"`` (default: ``native`` for the plain LSTM, ``fused`` with peepholes),
+            ``"native"``, ``"fused"`` or ``"loop"``.
+
+    Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
+    ``PackedSequence``; ``hx`` = (h_0, c_0), each (L·D, B, H), or None; ``lengths`` (B,).
+    Outputs: ``output`` (T, B, D·H) (zeros past each length), ``(h_n, c_n)`` each (L·D, B, H).
+    Parameters: torch's ``weight_ih_l{k}`` (4H, ·), ``weight_hh_l{k}`` (4H, H),
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H,), gate order i, f, g, o; ``_reverse`` for the
+    backward direction; and ``weight_ch_l{k}`` (3H,) with peepholes.
+
+    >>> lstm = LSTM(8, 16, peephole=True)
+    >>> lstm.weight_ch_l0.shape, lstm.backend_used
+    (torch.Size([48]), 'fused')
+    >>> output, (h_n, c_n) = lstm(torch.randn(5, 3, 8))
+    >>> output.shape
+    torch.Size([5, 3, 16])
+    """
+
+    gates = 4
+    num_states = 2
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        peephole: bool = False,
+        forget_bias: float = 1.0,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        backend: str = "auto",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        self.peephole = bool(peephole)
+        self.forget_bias = check_finite("LSTM", "forget_bias", forget_bias)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+            dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
+            dtype=dtype,
+        )  # fmt: skip
+
+    def _add_extra_parameters(self, layer: int, suffix: str, factory: dict[str, Any]) -> None:
+        if self.peephole:
+            weight = nn.Parameter(torch.empty(3 * self.hidden_size, **factory))
+            self.register_parameter(f"weight_ch_l{layer}{suffix}", weight)
+
+    def _missing_in_torch(self) -> str | None:
+        return "peephole=True" if self.peephole else None
+
+    def _variant_repr(self) -> str:
+        return ", peephole=True" if self.peephole else ""
+
+    def reset_parameters(self) -> None:
+        """torch's uniform initialisation, then the forget-gate bias (on b_ih; b_hh's is 0)."""
+        super().reset_parameters()
+        if self.bias:
+            H = self.hidden_size
+            with torch.no_grad():
+                for layer in range(self.num_layers):
+                    for suffix in self._suffixes():
+                        getattr(self, f"bias_ih_l{layer}{suffix}")[H : 2 * H] = self.forget_bias
+                        getattr(self, f"bias_hh_l{layer}{suffix}")[H : 2 * H] = 0.0
+
+    def _run_direction(
+        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+    ) -> tuple[Tensor, State]:
+        run = lstm_fused if self.backend_used == "fused" else lstm_loop
+        w_ch = getattr(self, f"weight_ch_l{layer}{suffix}") if self.peephole else None
+        out, h, c = run(
+            x, state[0], state[1], *self._direction_weights(layer, suffix), w_ch, batch_sizes
+        )
+        return out, (h, c)
+
+    def _run_native(
+        self, x: Tensor, batch_sizes: Tensor | None, state: State
+    ) -> tuple[Tensor, State]:
+        options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
+        if batch_sizes is None:
+            out, h, c = _VF.lstm(x, state, self._flat_weights(), *options, self.batch_first)
+        else:
+            out, h, c = _VF.lstm(x, batch_sizes, state, self._flat_weights(), *options)
+        return out, (h, c)
+
+
+class GRU(_RecurrentLayer):
+    r"""GRU with the reset gate after (torch, cuDNN) or before (Cho et al. 2014) the product.
+
+    .. math::
+        r = σ(W_{ir} x + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z = σ(W_{iz} x + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n = \tanh(W_{in} x + b_{in} + r ⊙ (W_{hn} h_{t-1} + b_{hn}))
+            \quad \text{(reset\_after=True)} \\
+        n = \tanh(W_{in} x + b_{in} + W_{hn} (r ⊙ h_{t-1}) + b_{hn})
+            \quad \text{(reset\_after=False)} \\
+        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+
+    The seed's form h_t = (1 − z') h_{t-1} + z' h̃ with (1 − r') ⊙ h_{t-1} is the
+    ``reset_after=False`` GRU with z = 1 − z' and r = 1 − r': negate the r and z rows of
+    ``weight_ih``, ``weight_hh``, ``bias_ih`` and ``bias_hh`` to map its weights to these.
+
+    Args:
+        input_size, hidden_size, num_layers: as in ``torch.nn.GRU``.
+        reset_after: True (default, torch's GRU) or False (Keras' old default; no torch kernel).
+        bias, batch_first, dropout, bidirectional: as in ``torch.nn.GRU`` (keyword-only).
+        backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
+
+    Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
+    ``PackedSequence``; ``hx`` (L·D, B, H) or None; ``lengths`` (B,) for padded input.
+    Outputs: ``output`` (T, B, D·H) (zeros past each length), ``h_n`` (L·D, B, H).
+    Parameters: torch's ``weight_ih_l{k}`` (3H, ·), ``weight_hh_l{k}`` (3H, H),
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,), gate order r, z, n; ``_reverse`` for backward.
+
+    >>> gru = GRU(8, 16, reset_after=False, batch_first=True)
+    >>> output, h_n = gru(torch.randn(3, 5, 8), lengths=[5, 2, 4])
+    >>> output.shape, gru.backend_used
+    (torch.Size([3, 5, 16]), 'fused')
+    """
+
+    gates = 3
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        reset_after: bool = True,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        backend: str = "auto",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        self.reset_after = bool(reset_after)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+            dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
+            dtype=dtype,
+        )  # fmt: skip
+
+    def _missing_in_torch(self) -> str | None:
+        return None if self.reset_after else "reset_after=False"
+
+    def _variant_repr(self) -> str:
+        return "" if self.reset_after else ", reset_after=False"
+
+    def _run_direction(
+        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+    ) -> tuple[Tensor, State]:
+        run = gru_fused if self.backend_used == "fused" else gru_loop
+        out, h = run(
+            x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
+            reset_after=self.reset_after,
+        )  # fmt: skip
+        return out, (h,)
+
+    def _run_native(
+        self, x: Tensor, batch_sizes: Tensor | None, state: State
+    ) -> tuple[Tensor, State]:
+        options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
+        if batch_sizes is None:
+            out, h = _VF.gru(x, state[0], self._flat_weights(), *options, self.batch_first)
+        else:
+            out, h = _VF.gru(x, batch_sizes, state[0], self._flat_weights(), *options)
+        return out, (h,)
