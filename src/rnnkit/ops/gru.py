@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
-from rnnkit.ops._packed import final_rows, previous_rows, step_offsets
+from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 
 
 class GRUCache(NamedTuple):
@@ -71,38 +71,40 @@ def gru_forward(
     """
     H = w_hh.shape[1]
     N = x.shape[0]
-    offsets = step_offsets(batch_sizes)
-    has_bias = b_ih is not None and b_hh is not None
+    sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     if reset_after:
         acts = F.linear(x, w_ih, b_ih)  # (N, 3H), W_i· x + b_i·
         hidden_part = x.new_empty(N, 3 * H)  # W_h· h + b_h·, kept whole for the r and z sums
-        w_hh_t = w_hh.t()
     else:  # b_hn sits outside r ⊙ h, so all biases fold into the input projection
         acts = F.linear(x, w_ih, b_ih + b_hh if b_ih is not None and b_hh is not None else None)
         hidden_part = x.new_empty(N, H)  # r ⊙ h_{t-1}
-        w_hrz_t, w_hn_t = w_hh[: 2 * H].t(), w_hh[2 * H :].t()
     out = x.new_empty(N, H)
+    # Per-step views, made once: the loop below does no slicing.
+    rz_s, r_s, z_s = (t.split(sizes) for t in (acts[:, : 2 * H], acts[:, :H], acts[:, H : 2 * H]))
+    n_s, hp_s, h_s = acts[:, 2 * H :].split(sizes), hidden_part.split(sizes), out.split(sizes)
+    if reset_after:
+        hrz_s, hn_s = hidden_part[:, : 2 * H].split(sizes), hidden_part[:, 2 * H :].split(sizes)
+        w_hh_t = w_hh.t()
+    else:
+        w_hrz_t, w_hn_t = w_hh[: 2 * H].t(), w_hh[2 * H :].t()
     h = h0
-    for t, size in enumerate(batch_sizes):
-        rows = slice(offsets[t], offsets[t + 1])
-        a, h_prev = acts[rows], h[:size]  # (b, 3H), (b, H)
+    for t, size in enumerate(sizes):
+        h_prev = h[:size] if ragged else h
         if reset_after:
-            hw = hidden_part[rows]
             if b_hh is not None:
-                torch.addmm(b_hh, h_prev, w_hh_t, out=hw)
+                torch.addmm(b_hh, h_prev, w_hh_t, out=hp_s[t])
             else:
-                torch.mm(h_prev, w_hh_t, out=hw)
-            rz = a[:, : 2 * H].add_(hw[:, : 2 * H]).sigmoid_()
-            n = a[:, 2 * H :].addcmul_(rz[:, :H], hw[:, 2 * H :]).tanh_()
+                torch.mm(h_prev, w_hh_t, out=hp_s[t])
+            rz_s[t].add_(hrz_s[t]).sigmoid_()
+            n = n_s[t].addcmul_(r_s[t], hn_s[t]).tanh_()
         else:
-            rz = a[:, : 2 * H].addmm_(h_prev, w_hrz_t).sigmoid_()
-            rh = torch.mul(rz[:, :H], h_prev, out=hidden_part[rows])
-            n = a[:, 2 * H :].addmm_(rh, w_hn_t).tanh_()
-        h = torch.sub(h_prev, n, out=out[rows]).mul_(rz[:, H:]).add_(n)  # n + z ⊙ (h − n)
+            rz_s[t].addmm_(h_prev, w_hrz_t).sigmoid_()
+            n = n_s[t].addmm_(torch.mul(r_s[t], h_prev, out=hp_s[t]), w_hn_t).tanh_()
+        h = torch.sub(h_prev, n, out=h_s[t]).mul_(z_s[t]).add_(n)  # n + z ⊙ (h − n)
     if reset_after:
         hidden_part = hidden_part[:, 2 * H :]
     cache = GRUCache(
-        x, h0, acts, hidden_part, out, w_ih, w_hh, has_bias, reset_after, tuple(batch_sizes)
+        x, h0, acts, hidden_part, out, w_ih, w_hh, b_ih is not None, reset_after, tuple(batch_sizes)
     )
     return (out, final_rows(out, batch_sizes)), cache
 
@@ -120,7 +122,7 @@ def gru_backward(
     x, h0, acts, hidden_part, out = cache[:5]
     w_ih, w_hh, batch_sizes = cache.w_ih, cache.w_hh, cache.batch_sizes
     H = w_hh.shape[1]
-    offsets = step_offsets(batch_sizes)
+    sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     r, z, n = acts.split(H, dim=1)
     h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
     # Per-step factors of dh that do not depend on the upstream gradient, for all steps at once.
@@ -128,35 +130,38 @@ def gru_backward(
     d_z = (h_prev - n) * z * (1 - z)  # dA_z = dh ⊙ d_z
     grad_x_acts = torch.empty_like(acts)  # (N, 3H) gradient of the input-side pre-activations
     dh_carry = grad_h_n.clone()  # (B, H)
-    grad_out = grad_out.contiguous()
+    gout_s, z_s = grad_out.contiguous().split(sizes), z.split(sizes)
+    steps = range(len(sizes) - 1, -1, -1)
     if cache.reset_after:
         d_r = d_n * hidden_part * r * (1 - r)  # dA_r = dh ⊙ d_r
-        x_factors = torch.cat([d_r, d_z, d_n], dim=1)  # (N, 3H)
-        h_factors = torch.cat([d_r, d_z, d_n * r], dim=1)  # (N, 3H)
-        grad_h_acts = torch.empty_like(acts)  # gradient of W_hh h + b_hh
-        for t in range(len(batch_sizes) - 1, -1, -1):
-            size, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
-            dh = dh_carry[:size].add_(grad_out[rows]).unsqueeze(1)  # (b, 1, H)
-            torch.mul(x_factors[rows].view(size, 3, H), dh, out=grad_x_acts[rows].view(size, 3, H))
-            dha = torch.mul(
-                h_factors[rows].view(size, 3, H), dh, out=grad_h_acts[rows].view(size, 3, H)
-            )
-            torch.addmm(dh[:, 0] * z[rows], dha.view(size, 3 * H), w_hh, out=dh_carry[:size])
+        x_factors = torch.cat([d_r, d_z, d_n], dim=1).view(-1, 3, H)  # (N, 3, H)
+        h_factors = torch.cat([d_r, d_z, d_n * r], dim=1).view(-1, 3, H)  # (N, 3, H)
+        grad_h_acts = torch.empty_like(acts)  # (N, 3H) gradient of W_hh h + b_hh
+        xf_s, hf_s = x_factors.split(sizes), h_factors.split(sizes)
+        gx_s, gh_s = grad_x_acts.view(-1, 3, H).split(sizes), grad_h_acts.split(sizes)
+        gh3_s = grad_h_acts.view(-1, 3, H).split(sizes)
+        for t in steps:
+            dh = (dh_carry[: sizes[t]] if ragged else dh_carry).add_(gout_s[t])  # (b, H)
+            torch.mul(xf_s[t], dh.unsqueeze(1), out=gx_s[t])
+            torch.mul(hf_s[t], dh.unsqueeze(1), out=gh3_s[t])
+            torch.addmm(dh * z_s[t], gh_s[t], w_hh, out=dh)
         grad_w_hh = grad_h_acts.t() @ h_prev
         grad_b_hh = grad_h_acts.sum(0) if cache.has_bias else None
     else:
-        d_zn = torch.cat([d_z, d_n], dim=1)  # (N, 2H)
+        d_zn = torch.cat([d_z, d_n], dim=1).view(-1, 2, H)  # (N, 2, H)
         d_r = h_prev * r * (1 - r)  # dA_r = d(r ⊙ h) ⊙ d_r
         w_hrz, w_hn = w_hh[: 2 * H], w_hh[2 * H :]
-        for t in range(len(batch_sizes) - 1, -1, -1):
-            size, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
-            dh = dh_carry[:size].add_(grad_out[rows])  # (b, H)
-            da = grad_x_acts[rows]  # (b, 3H)
-            torch.mul(d_zn[rows].view(size, 2, H), dh.unsqueeze(1), out=da[:, H:].view(size, 2, H))
-            d_rh = da[:, 2 * H :] @ w_hn  # (b, H) gradient of r ⊙ h_{t-1}
-            torch.mul(d_rh, d_r[rows], out=da[:, :H])
-            dh_prev = torch.addcmul(dh * z[rows], d_rh, r[rows])
-            torch.addmm(dh_prev, da[:, : 2 * H], w_hrz, out=dh_carry[:size])
+        dzn_s, dr_s, r_s = d_zn.split(sizes), d_r.split(sizes), r.split(sizes)
+        grz_s = grad_x_acts[:, : 2 * H].split(sizes)
+        gr_s, gn_s = grad_x_acts[:, :H].split(sizes), grad_x_acts[:, 2 * H :].split(sizes)
+        gzn_s = grad_x_acts[:, H:].view(-1, 2, H).split(sizes)
+        for t in steps:
+            dh = (dh_carry[: sizes[t]] if ragged else dh_carry).add_(gout_s[t])  # (b, H)
+            torch.mul(dzn_s[t], dh.unsqueeze(1), out=gzn_s[t])
+            d_rh = gn_s[t] @ w_hn  # (b, H) gradient of r ⊙ h_{t-1}
+            torch.mul(d_rh, dr_s[t], out=gr_s[t])
+            dh_prev = torch.addcmul(dh * z_s[t], d_rh, r_s[t])
+            torch.addmm(dh_prev, grz_s[t], w_hrz, out=dh)
         grad_w_hh = torch.cat(
             [grad_x_acts[:, : 2 * H].t() @ h_prev, grad_x_acts[:, 2 * H :].t() @ hidden_part]
         )
@@ -193,9 +198,7 @@ class GRUFunction(torch.autograd.Function):
         return outputs
 
     @staticmethod
-    def backward(
-        ctx: Any, grad_out: Tensor, grad_h_n: Tensor
-    ) -> tuple[Tensor | None, ...]:
+    def backward(ctx: Any, grad_out: Tensor, grad_h_n: Tensor) -> tuple[Tensor | None, ...]:
         grads = gru_backward(
             grad_out, grad_h_n, load_cache(ctx), need_input_grad=ctx.needs_input_grad[0]
         )

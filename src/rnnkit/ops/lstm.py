@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
-from rnnkit.ops._packed import final_rows, previous_rows, step_offsets
+from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 
 
 class LSTMCache(NamedTuple):
@@ -73,35 +73,38 @@ def lstm_forward(
         ((out (N, H), h_n (B, H), c_n (B, H)), cache).
     """
     H = w_hh.shape[1]
-    offsets = step_offsets(batch_sizes)
+    sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     acts = (  # (N, 4H): pre-activations, overwritten in place by the activations step by step
         torch.addmm(b_ih + b_hh, x, w_ih.t())
         if b_ih is not None and b_hh is not None
         else x @ w_ih.t()
     )
-    cells = x.new_empty(x.shape[0], H)  # (N, H)
-    tanh_cells = torch.empty_like(cells)
-    out = torch.empty_like(cells)
+    cells = x.new_empty(x.shape[0], H)  # (N, H) c_t
+    tanh_cells = torch.empty_like(cells)  # (N, H) tanh(c_t)
+    out = torch.empty_like(cells)  # (N, H) h_t
+    # Per-step views, made once: the loop below does no slicing.
+    a_s, if_s, i_s, f_s = (
+        t.split(sizes) for t in (acts, acts[:, : 2 * H], acts[:, :H], acts[:, H : 2 * H])
+    )
+    g_s, o_s = acts[:, 2 * H : 3 * H].split(sizes), acts[:, 3 * H :].split(sizes)
+    c_s, tc_s, h_s = cells.split(sizes), tanh_cells.split(sizes), out.split(sizes)
     w_hh_t = w_hh.t()
     if w_ch is not None:
         w_cif, w_co = w_ch[: 2 * H].view(2, H), w_ch[2 * H :]
+        peek_s = acts.view(-1, 4, H)[:, :2].split(sizes)  # (b, 2, H): a_i, a_f
     h, c = h0, c0
-    for t, size in enumerate(batch_sizes):
-        rows = slice(offsets[t], offsets[t + 1])
-        a = acts[rows]  # (b, 4H)
-        a.addmm_(h[:size], w_hh_t)
-        c_prev = c[:size]
+    for t, size in enumerate(sizes):
+        h_prev, c_prev = (h[:size], c[:size]) if ragged else (h, c)
+        a_s[t].addmm_(h_prev, w_hh_t)
         if w_ch is not None:
-            a.view(size, 4, H)[:, :2].addcmul_(c_prev.unsqueeze(1), w_cif)
-        a[:, : 2 * H].sigmoid_()
-        a[:, 2 * H : 3 * H].tanh_()
-        c = torch.mul(a[:, H : 2 * H], c_prev, out=cells[rows])
-        c.addcmul_(a[:, :H], a[:, 2 * H : 3 * H])
-        o = a[:, 3 * H :]
+            peek_s[t].addcmul_(c_prev.unsqueeze(1), w_cif)
+        if_s[t].sigmoid_()
+        g = g_s[t].tanh_()
+        c = torch.mul(f_s[t], c_prev, out=c_s[t]).addcmul_(i_s[t], g)
+        o = o_s[t]
         if w_ch is not None:
             o.addcmul_(c, w_co)
-        o.sigmoid_()
-        h = torch.mul(o, torch.tanh(c, out=tanh_cells[rows]), out=out[rows])
+        h = torch.mul(o.sigmoid_(), torch.tanh(c, out=tc_s[t]), out=h_s[t])
     outputs = (out, final_rows(out, batch_sizes), final_rows(cells, batch_sizes))
     cache = LSTMCache(
         x, h0, c0, acts, cells, tanh_cells, out, w_ih, w_hh, w_ch,
@@ -128,7 +131,6 @@ def lstm_backward(
     x, h0, c0, acts, cells, tanh_cells, out = cache[:7]
     w_ih, w_hh, w_ch, batch_sizes = cache.w_ih, cache.w_hh, cache.w_ch, cache.batch_sizes
     H = w_hh.shape[1]
-    offsets = step_offsets(batch_sizes)
     i, f, g, o = acts.split(H, dim=1)  # (N, H) each
     c_prev = previous_rows(c0, cells, batch_sizes)  # (N, H)
     # Everything that does not depend on the upstream gradient, for all steps at once:
@@ -144,18 +146,22 @@ def lstm_backward(
         K = K + P * w_co
         F = f + gate_i * w_ci + gate_f * w_cf
     grad_acts = torch.empty_like(acts)  # (N, 4H)
+    sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
+    ga_s, go_s = grad_acts.split(sizes), grad_acts[:, 3 * H :].split(sizes)
+    gifg_s = grad_acts[:, : 3 * H].view(-1, 3, H).split(sizes)  # (b, 3, H)
+    gout_s, K_s, P_s, F_s = (t.split(sizes) for t in (grad_out.contiguous(), K, P, F))
+    M_s = M.view(-1, 3, H).split(sizes)
     dh_carry = grad_h_n.clone()  # (B, H)
     dc_carry = grad_c_n.clone()
-    grad_out = grad_out.contiguous()
-    for t in range(len(batch_sizes) - 1, -1, -1):
-        size, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
-        dh = dh_carry[:size].add_(grad_out[rows])  # (b, H)
-        dc = dc_carry[:size].addcmul_(dh, K[rows])  # (b, H)
-        da = grad_acts[rows]  # (b, 4H)
-        torch.mul(dh, P[rows], out=da[:, 3 * H :])
-        torch.mul(M[rows].view(size, 3, H), dc.unsqueeze(1), out=da[:, : 3 * H].view(size, 3, H))
-        dc.mul_(F[rows])
-        torch.mm(da, w_hh, out=dh_carry[:size])
+    for t in range(len(sizes) - 1, -1, -1):
+        size = sizes[t]
+        dh, dc = (dh_carry[:size], dc_carry[:size]) if ragged else (dh_carry, dc_carry)
+        dh.add_(gout_s[t])
+        dc.addcmul_(dh, K_s[t])
+        torch.mul(dh, P_s[t], out=go_s[t])
+        torch.mul(M_s[t], dc.unsqueeze(1), out=gifg_s[t])
+        dc.mul_(F_s[t])
+        torch.mm(ga_s[t], w_hh, out=dh)
     h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
     grad_b = grad_acts.sum(0) if cache.has_bias else None
     grad_w_ch = None

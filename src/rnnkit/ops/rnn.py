@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
-from rnnkit.ops._packed import final_rows, previous_rows, step_offsets
+from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -64,13 +64,13 @@ def rnn_forward(
     Returns:
         ((out (N, H), h_n (B, H)), cache).
     """
-    offsets = step_offsets(batch_sizes)
+    sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     bias = b_ih + b_hh if b_ih is not None and b_hh is not None else None
     out = F.linear(x, w_ih, bias)  # (N, H): pre-activations, turned into h_t step by step
     w_hh_t = w_hh.t()
     h = h0
-    for t, size in enumerate(batch_sizes):
-        a = out[offsets[t] : offsets[t + 1]].addmm_(h[:size], w_hh_t)  # (b, H)
+    for a, size in zip(out.split(sizes), sizes, strict=True):
+        a.addmm_(h[:size] if ragged else h, w_hh_t)  # (b, H)
         h = a.tanh_() if nonlinearity == "tanh" else a.relu_()
     cache = RNNCache(x, h0, out, w_ih, w_hh, bias is not None, nonlinearity, tuple(batch_sizes))
     return (out, final_rows(out, batch_sizes)), cache
@@ -88,16 +88,14 @@ def rnn_backward(
     """
     x, h0, out, w_ih, w_hh = cache[:5]
     batch_sizes = cache.batch_sizes
-    offsets = step_offsets(batch_sizes)
+    sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     slope = 1 - out * out if cache.nonlinearity == "tanh" else (out > 0).to(out.dtype)  # f'(a)
     grad_acts = torch.empty_like(out)  # (N, H)
     dh_carry = grad_h_n.clone()  # (B, H)
-    grad_out = grad_out.contiguous()
-    for t in range(len(batch_sizes) - 1, -1, -1):
-        size, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
-        dh = dh_carry[:size].add_(grad_out[rows])
-        da = torch.mul(dh, slope[rows], out=grad_acts[rows])
-        torch.mm(da, w_hh, out=dh_carry[:size])
+    gout_s, slope_s, ga_s = (t.split(sizes) for t in (grad_out.contiguous(), slope, grad_acts))
+    for t in range(len(sizes) - 1, -1, -1):
+        dh = (dh_carry[: sizes[t]] if ragged else dh_carry).add_(gout_s[t])  # (b, H)
+        torch.mm(torch.mul(dh, slope_s[t], out=ga_s[t]), w_hh, out=dh)
     grad_b = grad_acts.sum(0) if cache.has_bias else None
     return RNNGrads(
         x=grad_acts @ w_ih if need_input_grad else None,
@@ -131,9 +129,7 @@ class RNNFunction(torch.autograd.Function):
         return outputs
 
     @staticmethod
-    def backward(
-        ctx: Any, grad_out: Tensor, grad_h_n: Tensor
-    ) -> tuple[Tensor | None, ...]:
+    def backward(ctx: Any, grad_out: Tensor, grad_h_n: Tensor) -> tuple[Tensor | None, ...]:
         grads = rnn_backward(
             grad_out, grad_h_n, load_cache(ctx), need_input_grad=ctx.needs_input_grad[0]
         )

@@ -1,0 +1,387 @@
+"""Shared fixtures for the ops tests.
+
+- every buffer from ``torch.empty``, ``torch.empty_like`` or ``Tensor.new_empty`` is NaN-filled
+  (floating dtypes), so a row an op forgets to write poisons its result and fails loudly;
+- ``assert_close(name, ref, got, atol, rtol)``, which names the tensor that differs;
+- problem makers: random inputs for an op over packed sequences, random upstream gradients on
+  every output, and what the NumPy reference says the outputs and gradients are.
+
+The helpers are handed out as fixtures (tests/ is not a package, so test modules do not import
+each other). A family's test module supplies two adapters: how to call its op (positional inputs
+in the order of :attr:`Problem.inputs`, then ``batch_sizes``) and how to call its reference (see
+:data:`Reference`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+from torch.nn.utils.rnn import pack_padded_sequence
+
+Array = NDArray[np.float64]
+# A family's reference, adapted: (inputs, upstream gradients) -> (outputs, gradients), all NumPy,
+# time-major; inputs x (T, B, I), h0 [, c0] (B, H), weights, biases (zeros when the op has
+# none) [, w_ch or None]; upstream and outputs keyed "out" (T, B, H), "h_n" [, "c_n"] (B, H);
+# gradients keyed by input name.
+Reference = Callable[[dict[str, Any], dict[str, Array]], tuple[dict[str, Array], dict[str, Array]]]
+Op = Callable[..., tuple[Tensor, ...]]
+
+# float64 against float64: the op and the reference differ by round-off (~1e-15); a wrong term
+# is off by 1e-3 or more.
+ATOL64 = RTOL64 = 1e-10
+
+
+# --- NaN-filled empty buffers -------------------------------------------------------------------
+
+
+def _nan_filled(factory: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    @functools.wraps(factory)
+    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
+        tensor = factory(*args, **kwargs)
+        if tensor.is_floating_point() or tensor.is_complex():
+            with torch.no_grad():
+                tensor.fill_(math.nan)
+        return tensor
+
+    return wrapper
+
+
+@pytest.fixture(autouse=True)
+def nan_filled_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``torch.empty``, ``torch.empty_like`` and ``Tensor.new_empty`` return NaN-filled tensors
+    (floating dtypes) for the duration of each ops test; monkeypatch restores them after."""
+    monkeypatch.setattr(torch, "empty", _nan_filled(torch.empty))
+    monkeypatch.setattr(torch, "empty_like", _nan_filled(torch.empty_like))
+    monkeypatch.setattr(torch.Tensor, "new_empty", _nan_filled(torch.Tensor.new_empty))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Run the ops tests on one intra-op thread, restored after each module.
+
+    The sizes here are tiny: with two OpenMP threads on a busy 2-core machine every small
+    float32 matrix product waits for the second thread to be scheduled (~16 ms a product instead
+    of ~10 µs), which made the float32 checks 100× slower. One thread also makes the summation
+    order, hence the round-off, the same on every machine.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# --- comparing by name --------------------------------------------------------------------------
+
+
+def assert_close_named(
+    name: str,
+    ref: Tensor | Array,
+    got: Tensor | None,
+    atol: float = ATOL64,
+    rtol: float = RTOL64,
+) -> None:
+    """Assert ``got`` matches ``ref`` elementwise (|got − ref| ≤ atol + rtol·|ref|, no NaN),
+    naming the tensor and the largest error on failure."""
+    assert got is not None, f"{name}: got None, expected a tensor of shape {tuple(ref.shape)}"
+    ref_t = torch.as_tensor(ref).to(got.dtype)
+    assert tuple(got.shape) == tuple(ref_t.shape), (
+        f"{name}: shape {tuple(got.shape)}, expected {tuple(ref_t.shape)}"
+    )
+    err = (got.detach() - ref_t).abs()
+    ok = bool((err <= atol + rtol * ref_t.abs()).all())  # NaN compares False
+    if not ok:
+        worst = float(err.nan_to_num(math.inf).max())
+        raise AssertionError(
+            f"{name}: max abs error {worst:.3e} (atol {atol:g}, rtol {rtol:g}); "
+            f"NaNs in result: {int(got.isnan().sum())}"
+        )
+
+
+def assert_all_close(
+    what: str,
+    ref: Mapping[str, Tensor | Array],
+    got: Mapping[str, Tensor | None],
+    atol: float = ATOL64,
+    rtol: float = RTOL64,
+) -> None:
+    """:func:`assert_close_named` for every key; the two mappings must have the same keys."""
+    assert set(got) == set(ref), f"{what}: keys {sorted(got)}, expected {sorted(ref)}"
+    for name in ref:
+        assert_close_named(f"{what} {name}", ref[name], got[name], atol, rtol)
+
+
+@pytest.fixture
+def assert_close() -> Callable[..., None]:
+    """:func:`assert_close_named`, as a fixture: ``assert_close(name, ref, got, atol, rtol)``."""
+    return assert_close_named
+
+
+@pytest.fixture
+def assert_all() -> Callable[..., None]:
+    """:func:`assert_all_close`, as a fixture: ``assert_all(what, ref_dict, got_dict, ...)``."""
+    return assert_all_close
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A batch of sequences: their lengths (non-increasing), input and hidden sizes."""
+
+    lengths: tuple[int, ...]
+    n_in: int
+    hidden: int
+
+    @property
+    def steps(self) -> int:
+        return self.lengths[0]
+
+    @property
+    def batch(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def dense(self) -> bool:
+        return self.lengths[-1] == self.lengths[0]
+
+    def __str__(self) -> str:
+        kind = "dense" if self.dense else "ragged" + "-".join(map(str, self.lengths))
+        return f"{kind}-T{self.steps}-B{self.batch}-I{self.n_in}-H{self.hidden}"
+
+
+# Odd, distinct sizes so that a transposed or mis-sliced tensor cannot pass by accident; the
+# ragged ones have ties, a length-1 sequence and a sequence as long as the batch.
+DENSE_SHAPES = [Shape((7,) * 3, 4, 5), Shape((11,) * 5, 3, 6)]
+RAGGED_SHAPES = [Shape((7, 5, 5, 2), 4, 5), Shape((11, 9, 4, 4, 1), 3, 6)]
+
+
+@pytest.fixture(params=DENSE_SHAPES + RAGGED_SHAPES, ids=str)
+def shape(request: pytest.FixtureRequest) -> Shape:
+    """Each of the dense and the ragged test shapes."""
+    result: Shape = request.param
+    return result
+
+
+@pytest.fixture
+def ragged_shape() -> Shape:
+    """One ragged shape, for the tests that do not need every size."""
+    return RAGGED_SHAPES[0]
+
+
+@pytest.fixture(params=[Shape((3,) * 2, 2, 3), Shape((4, 2, 2, 1), 2, 3)], ids=str)
+def small_shape(request: pytest.FixtureRequest) -> Shape:
+    """Dense and ragged shapes small enough for ``gradcheck``'s numerical Jacobian."""
+    result: Shape = request.param
+    return result
+
+
+@pytest.fixture(
+    params=[Shape((20,) * 8, 16, 32), Shape((20, 20, 17, 12, 12, 9, 5, 1), 16, 32)], ids=str
+)
+def medium_shape(request: pytest.FixtureRequest) -> Shape:
+    """Dense and ragged medium sizes (T = 20, B = 8, H = 32) for the float32 checks."""
+    result: Shape = request.param
+    return result
+
+
+# --- problems -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """Inputs of an op over packed rows, random upstream gradients, and the padded originals.
+
+    ``inputs`` is ordered as the op's positional arguments: x (N, I), h0 [, c0] (B, H), w_ih,
+    w_hh, b_ih, b_hh [, w_ch]; absent ones (no bias, no peepholes) are None. ``upstream`` holds
+    a gradient for every output of the op: "out" (N, H), "h_n" [, "c_n"] (B, H).
+    """
+
+    shape: Shape
+    inputs: dict[str, Tensor | None]
+    upstream: dict[str, Tensor]
+    x_padded: Tensor  # (T, B, I), zero past each length
+    grad_out_padded: Tensor  # (T, B, H), zero past each length
+    batch_sizes: list[int]
+
+    def pack(self, padded: Tensor) -> Tensor:
+        """(T, B, ·) -> packed rows (N, ·): a reshape when dense, torch's packing otherwise."""
+        if self.shape.dense:
+            return padded.reshape(self.shape.steps * self.shape.batch, padded.shape[-1])
+        return pack_padded_sequence(padded, list(self.shape.lengths)).data
+
+    def present(self) -> dict[str, Tensor]:
+        """The inputs that are not None."""
+        return {k: v for k, v in self.inputs.items() if v is not None}
+
+    def expected(self, reference: Reference) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """The reference's outputs and gradients, packed like the op's.
+
+        Dense: one reference call on the whole batch. Ragged: one call per sequence on
+        ``x[:len_b, b]``; outputs past a sequence's end are absent from the packed rows, final
+        states are each sequence's own, parameter gradients are summed over the sequences.
+        """
+        B = self.shape.batch
+        groups = [slice(0, B)] if self.shape.dense else [slice(b, b + 1) for b in range(B)]
+        np_inputs = {k: v.numpy() for k, v in self.present().items()}
+        gates_h = np_inputs["w_hh"].shape[0]  # G·H
+        for name in ("b_ih", "b_hh"):
+            if self.inputs[name] is None:
+                np_inputs[name] = np.zeros(gates_h)  # the reference always takes biases
+        if "w_ch" in self.inputs and self.inputs["w_ch"] is None:
+            np_inputs["w_ch"] = None
+        x_pad, g_out_pad = self.x_padded.numpy(), self.grad_out_padded.numpy()
+        states = [k for k in ("h0", "c0") if k in self.inputs]
+        finals = [k for k in self.upstream if k != "out"]
+        out_pad = np.zeros(self.grad_out_padded.shape)
+        dx_pad = np.zeros(x_pad.shape)
+        outputs: dict[str, Array] = {k: np.zeros(self.upstream[k].shape) for k in finals}
+        grads: dict[str, Array] = {k: np.zeros(v.shape) for k, v in self.present().items()}
+        for rows in groups:
+            length = self.shape.lengths[rows.start]
+            ins = dict(np_inputs, x=x_pad[:length, rows])
+            ins |= {k: np_inputs[k][rows] for k in states}
+            ups = {k: self.upstream[k].numpy()[rows] for k in finals}
+            ups["out"] = g_out_pad[:length, rows]
+            ref_out, ref_grads = reference(ins, ups)
+            out_pad[:length, rows] = ref_out["out"]
+            dx_pad[:length, rows] = ref_grads["x"]
+            for k in finals:
+                outputs[k][rows] = ref_out[k]
+            for k in grads:
+                if k in states:
+                    grads[k][rows] = ref_grads[k]
+                elif k != "x":
+                    grads[k] += ref_grads[k]
+        expected_out = {"out": self.pack(torch.from_numpy(out_pad))}
+        expected_out |= {k: torch.from_numpy(v) for k, v in outputs.items()}
+        expected_grads = {k: torch.from_numpy(v) for k, v in grads.items()}
+        expected_grads["x"] = self.pack(torch.from_numpy(dx_pad))
+        return expected_out, expected_grads
+
+    def to(self, dtype: torch.dtype) -> Problem:
+        """The same problem in another dtype."""
+
+        def cast(t: Tensor | None) -> Any:
+            return None if t is None else t.to(dtype)
+
+        return Problem(
+            self.shape,
+            {k: cast(v) for k, v in self.inputs.items()},
+            {k: cast(v) for k, v in self.upstream.items()},
+            cast(self.x_padded),
+            cast(self.grad_out_padded),
+            self.batch_sizes,
+        )
+
+
+def make_problem(
+    shape: Shape,
+    *,
+    gates: int,
+    bias: bool = True,
+    cell: bool = False,
+    peephole: bool = False,
+    seed: int = 0,
+) -> Problem:
+    """A random float64 :class:`Problem` for a family with ``gates`` gates (RNN 1, GRU 3, LSTM 4).
+
+    ``cell`` adds c0 and the peephole slot w_ch (LSTM), ``peephole`` fills that slot. Weights are
+    uniform in ±1/√H (torch's initialisation), x and the initial states in ±1, upstream gradients
+    standard normal.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    T, B, n_in, H = shape.steps, shape.batch, shape.n_in, shape.hidden
+    k = 1 / math.sqrt(H)
+
+    def uniform(*size: int, scale: float = 1.0) -> Tensor:
+        return (torch.rand(size, generator=gen, dtype=torch.float64) * 2 - 1) * scale
+
+    def normal(*size: int) -> Tensor:
+        return torch.randn(size, generator=gen, dtype=torch.float64)
+
+    valid = torch.arange(T).unsqueeze(1) < torch.tensor(shape.lengths)  # (T, B)
+    x_padded = uniform(T, B, n_in) * valid.unsqueeze(2)
+    grad_out_padded = normal(T, B, H) * valid.unsqueeze(2)
+    inputs: dict[str, Tensor | None] = {"x": None, "h0": uniform(B, H)}
+    if cell:
+        inputs["c0"] = uniform(B, H)
+    inputs["w_ih"] = uniform(gates * H, n_in, scale=k)
+    inputs["w_hh"] = uniform(gates * H, H, scale=k)
+    inputs["b_ih"] = uniform(gates * H, scale=k) if bias else None
+    inputs["b_hh"] = uniform(gates * H, scale=k) if bias else None
+    if cell:
+        inputs["w_ch"] = uniform(3 * H, scale=k) if peephole else None
+    upstream = {"out": grad_out_padded, "h_n": normal(B, H)}
+    if cell:
+        upstream["c_n"] = normal(B, H)
+    if shape.dense:
+        batch_sizes = [B] * T
+    else:  # torch's own
+        batch_sizes = pack_padded_sequence(x_padded, list(shape.lengths)).batch_sizes.tolist()
+    problem = Problem(shape, inputs, upstream, x_padded, grad_out_padded, batch_sizes)
+    problem.inputs["x"] = problem.pack(x_padded)
+    problem.upstream["out"] = problem.pack(grad_out_padded)
+    return problem
+
+
+@pytest.fixture
+def problem_maker() -> Callable[..., Problem]:
+    """:func:`make_problem`, as a fixture."""
+    return make_problem
+
+
+# --- running an op ------------------------------------------------------------------------------
+
+
+def run_autograd(
+    op: Op, problem: Problem, *, input_grad: bool = True
+) -> tuple[dict[str, Tensor], dict[str, Tensor | None]]:
+    """Call ``op`` on fresh leaves requiring grad (all but x when not ``input_grad``), push the
+    upstream gradients through every output; return outputs and gradients by name."""
+    leaves = {k: v.detach().clone().requires_grad_() for k, v in problem.present().items()}
+    if not input_grad:
+        leaves["x"].requires_grad_(False)
+    args = [leaves.get(k) for k in problem.inputs]
+    outs = op(*args, problem.batch_sizes)
+    assert len(outs) == len(problem.upstream), f"{len(outs)} outputs, expected the upstream's"
+    outputs = dict(zip(problem.upstream, outs, strict=True))
+    wrt = {k: v for k, v in leaves.items() if v.requires_grad}
+    got = torch.autograd.grad(
+        outs, list(wrt.values()), list(problem.upstream.values()), allow_unused=True
+    )
+    grads = dict(zip(wrt, got, strict=True))
+    return {k: v.detach() for k, v in outputs.items()}, grads
+
+
+@pytest.fixture
+def autograd_runner() -> Callable[..., tuple[dict[str, Tensor], dict[str, Tensor | None]]]:
+    """:func:`run_autograd`, as a fixture."""
+    return run_autograd
+
+
+def run_gradcheck(op: Op, problem: Problem) -> bool:
+    """``torch.autograd.gradcheck`` of ``op`` with every tensor input requiring grad."""
+    args = tuple(
+        None if v is None else v.detach().clone().requires_grad_() for v in problem.inputs.values()
+    )
+    batch_sizes = problem.batch_sizes
+    result: bool = torch.autograd.gradcheck(
+        lambda *a: op(*a, batch_sizes), args, eps=1e-6, atol=1e-7, rtol=1e-5
+    )
+    return result
+
+
+@pytest.fixture
+def gradchecker() -> Callable[[Op, Problem], bool]:
+    """:func:`run_gradcheck`, as a fixture."""
+    return run_gradcheck
