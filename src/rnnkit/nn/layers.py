@@ -240,8 +240,10 @@ class _RecurrentLayer(nn.Module):
             output, final = self._run_native(input, None, state)
         else:
             x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
-            rows, final = self._run_stack(x.reshape(steps * batch, -1), [batch] * steps, state)
-            output = rows.view(steps, batch, -1)
+            rows, final = self._run_stack(
+                x.reshape(steps * batch, self.input_size), [batch] * steps, state
+            )
+            output = rows.view(steps, batch, self.num_directions * self.hidden_size)
             output = output.transpose(0, 1) if self.batch_first else output
         if unbatched:
             output = output.squeeze(0 if self.batch_first else 1)
