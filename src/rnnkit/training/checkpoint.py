@@ -1,0 +1,52 @@
+"""Training checkpoints and model weights, written atomically and read without unpickling.
+
+``model.safetensors`` holds weights only (safetensors). ``checkpoint.pt`` holds what a resumed
+run needs — weights, optimizer and scheduler state, progress, the RNG state — as tensors, numbers
+and strings, saved with ``torch.save`` and loaded with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from rnnkit._io import atomic_path
+
+WEIGHTS = "model.safetensors"
+CHECKPOINT = "checkpoint.pt"
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+    """Write ``model``'s state dict to a safetensors file, atomically."""
+    state = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp))
+    return Path(path)
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike[str], *, strict: bool = True) -> None:
+    """Load a safetensors state dict into ``model`` (on the model's device)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    device = next(iter(model.state_dict().values())).device
+    model.load_state_dict(load_file(str(path), device=str(device)), strict=strict)
+
+
+def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a resumable training state atomically (tensors, numbers, strings, lists, dicts)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`, without unpickling code."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume")
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    return state

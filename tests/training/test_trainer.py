@@ -1,0 +1,125 @@
+"""Trainer: it trains, writes its run, resumes to identical weights, stops early, checks config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from rnnkit.training import Callback, Trainer, TrainerConfig, load_checkpoint
+
+
+def fit(toy: Any, run_dir: Path | None, epochs: int = 3, **options: Any) -> Trainer:
+    model = toy.make_model(cell=options.pop("cell", "lstm"))
+    config = TrainerConfig(epochs=epochs, lr=1e-2, progress=False, **options)
+    trainer = Trainer(model, config, run_dir=run_dir)
+    trainer.fit(toy.EpochLoader(toy.make_batches(12, seed=1)), toy.make_batches(4, seed=2))
+    return trainer
+
+
+def test_fit_learns_and_writes_its_run(toy: Any, tmp_path: Path) -> None:
+    trainer = fit(toy, tmp_path, epochs=4, schedule="onecycle", warmup=0.2)
+    history = trainer.state.history
+    assert len(history) == 4
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
+    assert {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "lr", "seconds"} <= set(
+        json.loads(lines[0])
+    )
+    assert (tmp_path / "model.safetensors").is_file()
+    saved = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert saved["train_state"]["epoch"] == 4
+    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
+
+
+def test_best_weights_are_restored(toy: Any, tmp_path: Path) -> None:
+    trainer = fit(toy, tmp_path, epochs=3)
+    best_epoch = trainer.state.best_epoch
+    assert best_epoch is not None
+    best = max(h["val_accuracy"] for h in trainer.state.history)
+    assert trainer.state.history[best_epoch]["val_accuracy"] == best
+    again = trainer.model.evaluate(toy.make_batches(4, seed=2))
+    assert again["accuracy"] == pytest.approx(best)
+
+
+class Interrupt(Callback):
+    """Raises in the middle of ``epoch`` to simulate a killed run."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.seen = epoch, 0
+
+    def on_batch_end(self, trainer: Trainer, loss: float) -> None:
+        if trainer.state.epoch == self.epoch:
+            self.seen += 1
+            if self.seen == 3:
+                raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_resume_after_a_kill_gives_the_same_weights(toy: Any, tmp_path: Path, cell: str) -> None:
+    options = {"schedule": "cosine", "warmup": 0.1, "epochs": 4, "lr": 1e-2, "progress": False}
+    train, val = toy.make_batches(12, seed=1), toy.make_batches(4, seed=2)
+
+    def new_trainer(run_dir: Path, callbacks: list[Callback]) -> Trainer:
+        model = toy.make_model(cell=cell, dropout=0.3)
+        return Trainer(model, TrainerConfig(**options), run_dir=run_dir, callbacks=callbacks)
+
+    whole = new_trainer(tmp_path / "whole", [])
+    whole.fit(toy.EpochLoader(train), val)
+    killed = new_trainer(tmp_path / "killed", [Interrupt(epoch=2)])
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(toy.EpochLoader(train), val)
+    assert load_checkpoint(tmp_path / "killed" / "checkpoint.pt")["train_state"]["epoch"] == 2
+    resumed = new_trainer(tmp_path / "killed", [])
+    resumed.fit(toy.EpochLoader(train), val, resume=True)
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    assert [h["train_loss"] for h in whole.state.history] == [
+        h["train_loss"] for h in resumed.state.history
+    ]
+
+
+def test_early_stopping_stops_after_patience(toy: Any, tmp_path: Path) -> None:
+    model = toy.make_model()
+    values = iter([0.5, 0.6, 0.55, 0.58, 0.59, 0.9])
+    model.evaluate = lambda batches: {"loss": 1.0, "accuracy": next(values)}  # type: ignore[method-assign]
+    config = TrainerConfig(epochs=6, patience=2, progress=False)
+    trainer = Trainer(model, config, run_dir=tmp_path)
+    history = trainer.fit(toy.EpochLoader(toy.make_batches(2, seed=1)), toy.make_batches(1, seed=2))
+    assert len(history) == 4  # best at epoch 2, no gain in epochs 3 and 4
+    assert trainer.state.best == 0.6
+
+
+def test_resume_without_checkpoint_is_one_clear_error(toy: Any, tmp_path: Path) -> None:
+    trainer = Trainer(toy.make_model(), TrainerConfig(progress=False), run_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        trainer.fit(toy.EpochLoader(toy.make_batches(2, seed=1)), resume=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"optimizer": "adamax"}, "optimizer must be one of adam, adamw, sgd, got 'adamax'"),
+        ({"schedule": "step"}, "schedule must be one of"),
+        ({"epochs": 0}, "epochs must be ≥ 1"),
+        ({"warmup": 1.5}, "warmup must be in"),
+        ({"mode": "up"}, "mode must be 'max' or 'min'"),
+    ],
+)
+def test_config_errors(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainerConfig(**options)
+
+
+def test_bf16_needs_cuda(toy: Any) -> None:
+    with pytest.raises(ValueError, match="bf16 autocast needs a CUDA device"):
+        Trainer(toy.make_model(), TrainerConfig(bf16=True, device="cpu"))
+
+
+def test_unknown_monitor_names_the_metrics(toy: Any, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="monitor='bleu' is not among the validation metrics"):
+        fit(toy, tmp_path, epochs=1, monitor="bleu")
