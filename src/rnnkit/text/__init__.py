@@ -1,0 +1,23 @@
+"""rnnkit.text — tokenizers, ``Vocab``, ``pad_sequences`` and length-bucketed batching.
+
+Depends on nothing else in rnnkit.
+"""
+
+from rnnkit.text.batching import BucketBatchSampler, collate_padded, pad_batch
+from rnnkit.text.padding import pad_sequences, sequence_lengths
+from rnnkit.text.tokenize import char_tokenize, word_tokenize
+from rnnkit.text.tokenizer import Tokenizer, text_to_word_sequence
+from rnnkit.text.vocab import Vocab
+
+__all__ = [
+    "BucketBatchSampler",
+    "Tokenizer",
+    "Vocab",
+    "char_tokenize",
+    "collate_padded",
+    "pad_batch",
+    "pad_sequences",
+    "sequence_lengths",
+    "text_to_word_sequence",
+    "word_tokenize",
+]
