@@ -1,0 +1,135 @@
+"""Typed dataclass configs: help text from their comments, checked construction from mappings,
+and YAML/TOML files with the same keys as the command-line flags.
+
+A config is a frozen dataclass whose every field carries a trailing comment, as in
+``epochs: int = 10  # passes over the training batches``; that comment is the flag's help.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import sys
+import textwrap
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+ConfigT = TypeVar("ConfigT")
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """The trailing comment of each field of dataclass ``cls``, by field name."""
+    source = textwrap.dedent(inspect.getsource(cls))
+    lines = source.splitlines()
+    found: dict[str, str] = {}
+    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            line = lines[node.lineno - 1]
+            if "#" in line:
+                found[node.target.id] = line.split("#", 1)[1].strip()
+    return found
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolved type of each field of dataclass ``cls``."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def coerce(value: Any, kind: Any, *, where: str) -> Any:
+    """``value`` checked against (and, for text from the command line, converted to) ``kind``."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        is_none = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
+        if is_none and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce(value, inner[0], where=where)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        return tuple(coerce(item, args[0], where=where) for item in items if item != "")
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ValueError(f"{where}: expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"{where}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{where}: expected an integer, got {value!r}") from None
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{where}: expected a number, got {value!r}") from None
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected text, got {value!r}")
+        return value
+    return value
+
+
+def from_mapping(cls: type[ConfigT], values: Mapping[str, Any], *, where: str) -> ConfigT:
+    """Build dataclass ``cls`` from ``values``; unknown keys and wrong types are one clear error."""
+    kinds = field_types(cls)
+    unknown = sorted(set(values) - set(kinds))
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"valid keys: {', '.join(kinds)}"
+        )
+    checked = {k: coerce(v, kinds[k], where=f"{where}.{k}") for k, v in values.items()}
+    return cls(**checked)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A YAML (.yaml/.yml) or TOML (.toml) file as a mapping; errors name the file."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"config file {file} does not exist")
+    text = file.read_text(encoding="utf-8")
+    try:
+        if file.suffix == ".toml":
+            loaded: Any = tomllib.loads(text)
+        elif file.suffix in (".yaml", ".yml"):
+            loaded = yaml.safe_load(text)
+        else:
+            raise ValueError(f"config file {file}: expected a .yaml, .yml or .toml file")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        detail = str(exc).replace("\n", " ")
+        raise ValueError(
+            f"config file {file} is not valid {file.suffix[1:].upper()}: {detail}"
+        ) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"config file {file}: expected a mapping of keys to values at the top")
+    return loaded
+
+
+def as_plain(config: Any) -> Any:
+    """A dataclass (nested) as JSON-ready dicts and lists."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {f.name: as_plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, tuple | list):
+        return [as_plain(item) for item in config]
+    return config

@@ -1,0 +1,395 @@
+"""Text classification on run directories: train, load, evaluate, predict, compare.
+
+A run directory holds ``config.json`` (the resolved configuration), ``vocab.json``,
+``model.safetensors`` (best weights), ``checkpoint.pt`` (to resume), ``metrics.jsonl``,
+``learning_curves.png``, ``report.md`` and, once evaluated, ``eval-<split>.json`` and
+``confusion-<split>.png``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import rnnkit
+from rnnkit._io import atomic_write_text
+from rnnkit.datasets import ClassificationData
+from rnnkit.pipelines.runconfig import ClassifyConfig, resolve
+from rnnkit.pipelines.text_data import (
+    batches,
+    build_vocab,
+    encode_split,
+    iterate_texts,
+    load_dataset,
+    special_index,
+)
+from rnnkit.tasks.classify import TextClassifier
+from rnnkit.text import Vocab
+from rnnkit.training import Trainer, load_weights, seed_everything
+from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS
+from rnnkit.viz import plot_learning_curves
+from rnnkit.viz.confusion import plot_confusion
+
+SPLITS = ("train", "val", "test")
+RUN_FILES = ("config.json", "vocab.json", WEIGHTS)
+
+
+class ClassifyRun:
+    """A trained classifier and everything needed to use it, loaded from its run directory."""
+
+    def __init__(
+        self,
+        path: Path,
+        config: ClassifyConfig,
+        labels: list[str],
+        vocab: Vocab,
+        model: TextClassifier,
+    ) -> None:
+        self.path, self.config, self.labels, self.vocab, self.model = (
+            path,
+            config,
+            labels,
+            vocab,
+            model,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> ClassifyRun:
+        """Load the run in ``path``; one clear error if it is not a finished run directory."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ValueError(f"{folder} is not a run directory (it does not exist)")
+        missing = [name for name in RUN_FILES if not (folder / name).is_file()]
+        if missing:
+            raise ValueError(
+                f"{folder} is not an rnnkit run directory: {', '.join(missing)} missing"
+            )
+        saved = _read_json(folder / "config.json")
+        if saved.get("task") != "classify":
+            raise ValueError(
+                f"{folder}/config.json is not a classification run (task={saved.get('task')!r})"
+            )
+        config = resolve(
+            {k: v for k, v in saved.items() if k in ("data", "model", "trainer")},
+            where=str(folder / "config.json"),
+        )
+        vocab = Vocab.load(folder / "vocab.json")
+        model = _new_model(config, vocab, saved["labels"])
+        load_weights(model, folder / WEIGHTS)
+        model.to(device).eval()
+        return cls(folder, config, list(saved["labels"]), vocab, model)
+
+    def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[dict[str, Any]]:
+        """For each text: ``label``, its ``probability``, and every class's probability."""
+        if not texts:
+            raise ValueError("predict: no texts given")
+        for position, text in enumerate(texts):
+            if not text.strip():
+                raise ValueError(f"predict: text {position + 1} is empty")
+        results: list[dict[str, Any]] = [{} for _ in texts]
+        for positions, batch in iterate_texts(
+            texts, self.vocab, self.config.data, batch_size=batch_size
+        ):
+            probs = self.model.predict_proba(replace(batch, ids=batch.ids.to(self.model.device)))
+            for position, row in zip(positions, probs.cpu().tolist(), strict=True):
+                best = max(range(len(row)), key=row.__getitem__)
+                results[position] = {
+                    "text": texts[position],
+                    "label": self.labels[best],
+                    "probability": row[best],
+                    "probabilities": dict(zip(self.labels, row, strict=True)),
+                }
+        return results
+
+    def evaluate(
+        self, split: str = "test", *, data: ClassificationData | None = None
+    ) -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class scores and the confusion matrix on ``split``; writes
+        ``eval-<split>.json``, ``confusion-<split>.png`` and updates ``report.md``."""
+        if split not in SPLITS:
+            raise ValueError(f"evaluate: split must be one of {', '.join(SPLITS)}, got {split!r}")
+        data = data or load_dataset(self.config.data, seed=self.config.trainer.seed)
+        examples = data.split(split)
+        unseen = sorted({e.label for e in examples} - set(self.labels))
+        if unseen:
+            raise ValueError(
+                f"evaluate: the {split} split has labels the model never saw: {', '.join(unseen)}"
+            )
+        encoded = encode_split(examples, self.vocab, self.labels, self.config.data)
+        loader = batches(
+            encoded,
+            batch_size=64,
+            shuffle=False,
+            seed=0,
+            pad_index=special_index(self.vocab, "pad"),
+        )
+        loss, report = self.model.report(loader)
+        result = {
+            "task": "classify",
+            "dataset": self.config.data.dataset,
+            "split": split,
+            "examples": len(examples),
+            "accuracy": report.accuracy,
+            "macro_f1": report.macro_f1,
+            "loss": loss,
+            "per_class": [vars(s) for s in report.per_class],
+            "confusion": report.confusion.tolist(),
+            "labels": self.labels,
+        }
+        atomic_write_text(self.path / f"eval-{split}.json", json.dumps(result, indent=1) + "\n")
+        plot_confusion(
+            report.confusion, self.labels, path=self.path / f"confusion-{split}.png",
+            title=f"{self.config.data.dataset} {split}: accuracy {100 * report.accuracy:.1f}%",
+        )  # fmt: skip
+        write_report(self.path)
+        result["table"] = report.table()
+        return result
+
+    def train_seconds(self) -> float:
+        """Wall time of all epochs, from ``metrics.jsonl``."""
+        return sum(entry.get("seconds", 0.0) for entry in read_metrics(self.path))
+
+
+def train(
+    config: ClassifyConfig, out: str | Path, *, resume: bool = False, progress: bool = True
+) -> ClassifyRun:
+    """Train a classifier into run directory ``out`` (or continue one with ``resume``)."""
+    folder = Path(out)
+    if resume:
+        if not (folder / CHECKPOINT).is_file():
+            raise ValueError(f"--resume: {folder} holds no checkpoint.pt to resume from")
+        saved = _read_json(folder / "config.json")
+        config = resolve(
+            {k: v for k, v in saved.items() if k in ("data", "model", "trainer")},
+            where=str(folder / "config.json"),
+        )
+    elif (folder / CHECKPOINT).exists() or (folder / WEIGHTS).exists():
+        raise ValueError(
+            f"{folder} already holds a run; use --resume to continue it or another --out"
+        )
+    config = replace(config, trainer=replace(config.trainer, progress=progress))
+    seed_everything(config.trainer.seed)
+    data = load_dataset(config.data, seed=config.trainer.seed)
+    vocab = Vocab.load(folder / "vocab.json") if resume else build_vocab(data.train, config.data)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        vocab.save(folder / "vocab.json")
+        atomic_write_text(
+            folder / "config.json",
+            json.dumps({**config.to_dict(), "labels": data.labels}, indent=1) + "\n",
+        )
+    model = _new_model(config, vocab, data.labels)
+    pad = special_index(vocab, "pad")
+    seed = config.trainer.seed
+    train_batches = batches(
+        encode_split(data.train, vocab, data.labels, config.data),
+        batch_size=config.data.batch_size, shuffle=True, seed=seed, pad_index=pad,
+    )  # fmt: skip
+    val_batches = batches(
+        encode_split(data.val, vocab, data.labels, config.data),
+        batch_size=64, shuffle=False, seed=seed, pad_index=pad,
+    )  # fmt: skip
+    trainer = Trainer(model, config.trainer, run_dir=folder)
+    trainer.fit(train_batches, val_batches, resume=resume)
+    if trainer.world.is_main:
+        plot_history(folder)
+        write_report(folder)
+    return ClassifyRun(folder, config, list(data.labels), vocab, model.eval())
+
+
+def compare(
+    config: ClassifyConfig, cells: Sequence[str], out: str | Path, *, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Train one run per cell on the same data and budget into ``out/<cell>``, evaluate each on
+    val and test, and save ``out/compare.json`` and ``out/compare.png``."""
+    if not cells:
+        raise ValueError("compare: no cells given")
+    folder = Path(out)
+    data = load_dataset(config.data, seed=config.trainer.seed)
+    rows = []
+    for cell in cells:
+        cell_config = replace(config, model=replace(config.model, cell=cell))
+        run_dir = folder / cell
+        resume = (run_dir / CHECKPOINT).is_file()
+        if resume and (run_dir / "config.json").is_file():
+            saved = _read_json(run_dir / "config.json")
+            if saved.get("model", {}).get("cell") != cell:
+                raise ValueError(f"compare: {run_dir} holds a run of another cell")
+        started = time.perf_counter()
+        run = train(cell_config, run_dir, resume=resume, progress=progress)
+        seconds = time.perf_counter() - started
+        val, test = run.evaluate("val", data=data), run.evaluate("test", data=data)
+        rows.append(
+            {
+                "cell": cell,
+                "parameters": sum(p.numel() for p in run.model.parameters()),
+                "val_accuracy": val["accuracy"],
+                "test_accuracy": test["accuracy"],
+                "test_macro_f1": test["macro_f1"],
+                "train_seconds": run.train_seconds(),
+                "wall_seconds": seconds,
+                "backend": run.model.recurrent.backend_used,
+            }
+        )
+    curves = {}
+    for row in rows:
+        history = read_metrics(folder / row["cell"])
+        curves[row["cell"]] = (
+            [h["epoch"] for h in history],
+            [100 * h["val_accuracy"] for h in history],
+        )
+    plot_learning_curves(
+        curves, path=folder / "compare.png", ylabel="validation accuracy (%)",
+        title=f"{config.data.dataset}: {', '.join(cells)}", log_y=False, xlabel="epoch",
+    )  # fmt: skip
+    atomic_write_text(folder / "compare.json", json.dumps(rows, indent=1) + "\n")
+    return rows
+
+
+def record_quality(
+    result: dict[str, Any], run: ClassifyRun, *, command: str, path: str | Path, notes: str = ""
+) -> list[dict[str, Any]]:
+    """Append ``accuracy`` and ``macro_f1`` of an evaluation to ``quality.jsonl`` (DESIGN.md)."""
+    lines = []
+    for metric in ("accuracy", "macro_f1"):
+        lines.append(
+            {
+                "task": "classify",
+                "dataset": run.config.data.dataset,
+                "split": result["split"],
+                "metric": metric,
+                "value": round(100 * result[metric], 2),
+                "command": command,
+                "device": device_name(),
+                "train_seconds": round(run.train_seconds(), 1),
+                "date": dt.date.today().isoformat(),
+                "version": f"rnnkit {rnnkit.__version__} / torch {torch.__version__}",
+                "notes": notes,
+            }
+        )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("a", encoding="utf-8") as log:
+        for line in lines:
+            log.write(json.dumps(line) + "\n")
+    return lines
+
+
+def device_name() -> str:
+    """``NVIDIA <name>`` on a GPU, else ``cpu N-core``."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    import os
+
+    return f"cpu {os.cpu_count()}-core ({platform.machine()})"
+
+
+def read_metrics(folder: Path) -> list[dict[str, float]]:
+    """The per-epoch lines of ``metrics.jsonl`` (empty if none)."""
+    path = folder / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def plot_history(folder: Path) -> Path | None:
+    """``learning_curves.png``: training loss and validation accuracy per epoch."""
+    history = read_metrics(folder)
+    if not history:
+        return None
+    epochs = [h["epoch"] for h in history]
+    curves = {"train loss": (epochs, [h["train_loss"] for h in history])}
+    if "val_loss" in history[0]:
+        curves["val loss"] = (epochs, [h["val_loss"] for h in history])
+    return plot_learning_curves(
+        curves, path=folder / "learning_curves.png", ylabel="cross-entropy (nats)",
+        title=f"{folder.name}: loss per epoch", log_y=False, xlabel="epoch",
+    )  # fmt: skip
+
+
+def write_report(folder: Path) -> Path:
+    """``report.md``: the configuration, the per-epoch table and every evaluation so far."""
+    saved = _read_json(folder / "config.json")
+    history = read_metrics(folder)
+    lines = [
+        f"# Run `{folder.name}`",
+        "",
+        f"rnnkit {rnnkit.__version__}, torch {torch.__version__}, {device_name()}.",
+        "",
+    ]
+    lines += [
+        "## Configuration",
+        "",
+        "```json",
+        json.dumps({k: saved[k] for k in ("data", "model", "trainer")}, indent=1),
+        "```",
+        "",
+    ]
+    if history:
+        lines += [
+            "## Training",
+            "",
+            "| epoch | train loss | val loss | val accuracy | val macro-F1 | seconds |",
+        ]
+        lines.append("|---|---|---|---|---|---|")
+        for h in history:
+            val = [h.get(k, float("nan")) for k in ("val_loss", "val_accuracy", "val_macro_f1")]
+            lines.append(
+                f"| {h['epoch']} | {h['train_loss']:.4f} | {val[0]:.4f} | {100 * val[1]:.2f} | "
+                f"{100 * val[2]:.2f} | {h['seconds']:.0f} |"
+            )
+        total = sum(h["seconds"] for h in history)
+        lines += [
+            "",
+            f"Total training time: {total:.0f} s.",
+            "",
+            "![learning curves](learning_curves.png)",
+            "",
+        ]
+    for split in SPLITS:
+        path = folder / f"eval-{split}.json"
+        if not path.is_file():
+            continue
+        r = _read_json(path)
+        lines += [f"## Evaluation on {split} ({r['examples']} examples)", ""]
+        lines.append(
+            f"Accuracy {100 * r['accuracy']:.2f}%, macro-F1 {100 * r['macro_f1']:.2f}%, "
+            f"loss {r['loss']:.4f}."
+        )
+        lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for c in r["per_class"]:
+            lines.append(
+                f"| {c['label']} | {100 * c['precision']:.1f} | {100 * c['recall']:.1f} | "
+                f"{100 * c['f1']:.1f} | {c['support']} |"
+            )
+        lines += ["", f"![confusion matrix](confusion-{split}.png)", ""]
+    return atomic_write_text(folder / "report.md", "\n".join(lines))
+
+
+def _new_model(config: ClassifyConfig, vocab: Vocab, labels: Sequence[str]) -> TextClassifier:
+    torch.manual_seed(config.trainer.seed)
+    return TextClassifier(
+        config.model, vocab_size=len(vocab), labels=labels, pad_index=special_index(vocab, "pad")
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return loaded

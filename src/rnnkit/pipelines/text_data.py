@@ -1,0 +1,152 @@
+"""From a classification dataset to batches: tokenize, build the vocabulary on train, encode,
+and bucket by length so the recurrent layers see real lengths and no padding work."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+import rnnkit.datasets as datasets
+from rnnkit.datasets import ClassificationData, Example
+from rnnkit.tasks.classify import TextBatch
+from rnnkit.text import BucketBatchSampler, Vocab, char_tokenize, pad_batch, word_tokenize
+
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"word": word_tokenize, "char": char_tokenize}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data, and how it becomes batches."""
+
+    dataset: str = (
+        "sst2"  # a name from `rnnkit datasets`, or csv:PATH, tsv:PATH, jsonl:PATH, folder:PATH
+    )
+    val_fraction: float = 0.1  # share of train held out for validation when the dataset has none
+    strip: tuple[
+        str, ...
+    ] = ()  # 20newsgroups: any of headers, footers, quotes to remove from posts
+    phrases: bool = False  # SST: also train on every labelled phrase of the training trees
+    tokens: str = "word"  # word (lowercased words and punctuation marks) | char
+    min_freq: int = 2  # tokens seen fewer times in train become <unk>
+    max_vocab: int | None = None  # vocabulary size cap, specials included; None: no cap
+    max_len: int | None = 400  # tokens kept from the start of each text; None: the whole text
+    batch_size: int = 32  # texts per batch, bucketed by length
+
+    def __post_init__(self) -> None:
+        if self.tokens not in TOKENIZERS:
+            raise ValueError(f"data: tokens must be word or char, got {self.tokens!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"data: batch_size must be ≥ 1, got {self.batch_size}")
+        if self.max_len is not None and self.max_len < 1:
+            raise ValueError(f"data: max_len must be ≥ 1 or None, got {self.max_len}")
+
+
+def load_dataset(config: DataConfig, *, seed: int) -> ClassificationData:
+    """The dataset ``config.dataset`` names, with the options it takes set from ``config``."""
+    wanted: dict[str, Any] = {"val_fraction": config.val_fraction, "seed": seed}
+    if config.strip:
+        wanted["remove"] = tuple(config.strip)
+    if config.phrases:
+        wanted["phrases"] = True
+    if ":" in config.dataset:  # the user's own files take val_fraction and seed
+        return datasets.load(config.dataset, val_fraction=config.val_fraction, seed=seed)
+    accepted = next(
+        (d["options"] for d in datasets.available() if d["name"] == config.dataset), None
+    )
+    if accepted is None:
+        datasets.load(config.dataset)  # raises the registry's error listing the known names
+        raise AssertionError("unreachable")
+    for option, flag in (("remove", "strip"), ("phrases", "phrases")):
+        if option in wanted and option not in accepted:
+            raise ValueError(f"data: {flag} does not apply to {config.dataset}")
+    if config.dataset in ("sst2", "sst5"):
+        wanted["lowercase"] = config.tokens == "word"  # phrases de-duplicate as the tokens see them
+    return datasets.load(config.dataset, **{k: v for k, v in wanted.items() if k in accepted})
+
+
+def build_vocab(examples: Sequence[Example], config: DataConfig) -> Vocab:
+    """The vocabulary of the training texts."""
+    tokenize = TOKENIZERS[config.tokens]
+    return Vocab.build(
+        (tokenize(e.text) for e in examples), min_freq=config.min_freq, max_size=config.max_vocab
+    )
+
+
+def encode_texts(texts: Sequence[str], vocab: Vocab, config: DataConfig) -> list[list[int]]:
+    """Token ids of each text, cut to ``max_len``; a text with no tokens becomes one <unk>."""
+    tokenize, unk = TOKENIZERS[config.tokens], special_index(vocab, "unk")
+    return [vocab.encode(tokenize(text))[: config.max_len] or [unk] for text in texts]
+
+
+def special_index(vocab: Vocab, which: str) -> int:
+    """The index of the vocabulary's ``pad`` or ``unk`` token, which classification needs."""
+    index = vocab.pad_index if which == "pad" else vocab.unk_index
+    if index is None:
+        raise ValueError(f"the vocabulary has no <{which}> token, which classification needs")
+    return index
+
+
+class EncodedSplit(torch.utils.data.Dataset[tuple[list[int], int]]):
+    """Encoded texts with their label indices."""
+
+    def __init__(self, ids: list[list[int]], labels: list[int]) -> None:
+        self.ids, self.labels = ids, labels
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> tuple[list[int], int]:
+        return self.ids[index], self.labels[index]
+
+
+def encode_split(
+    examples: Sequence[Example], vocab: Vocab, labels: Sequence[str], config: DataConfig
+) -> EncodedSplit:
+    index = {label: i for i, label in enumerate(labels)}
+    ids = encode_texts([e.text for e in examples], vocab, config)
+    return EncodedSplit(ids, [index[e.label] for e in examples])
+
+
+def collate(items: list[tuple[list[int], int]], *, pad_index: int) -> TextBatch:
+    """A list of (ids, label) as a padded :class:`TextBatch`."""
+    ids, lengths = pad_batch([seq for seq, _ in items], pad_index=pad_index)
+    return TextBatch(ids, lengths, torch.tensor([label for _, label in items], dtype=torch.long))
+
+
+class _PadIndex:
+    """A picklable collate function bound to a pad index (for worker processes)."""
+
+    def __init__(self, pad_index: int) -> None:
+        self.pad_index = pad_index
+
+    def __call__(self, items: list[tuple[list[int], int]]) -> TextBatch:
+        return collate(items, pad_index=self.pad_index)
+
+
+def batches(
+    split: EncodedSplit, *, batch_size: int, shuffle: bool, seed: int, pad_index: int
+) -> DataLoader[Any]:
+    """Length-bucketed batches; shuffled ones are sharded across DDP ranks when torchrun runs."""
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    sampler = BucketBatchSampler(
+        [len(ids) for ids in split.ids], batch_size, shuffle=shuffle, seed=seed,
+        num_replicas=world if shuffle else 1, rank=rank if shuffle else 0,
+    )  # fmt: skip
+    return DataLoader(split, batch_sampler=sampler, collate_fn=_PadIndex(pad_index))
+
+
+def iterate_texts(
+    texts: Sequence[str], vocab: Vocab, config: DataConfig, *, batch_size: int
+) -> Iterator[tuple[list[int], TextBatch]]:
+    """Unlabelled texts in length-sorted batches: (positions in ``texts``, batch)."""
+    ids = encode_texts(texts, vocab, config)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        padded, lengths = pad_batch([ids[i] for i in chosen], pad_index=special_index(vocab, "pad"))
+        yield chosen, TextBatch(padded, lengths)
