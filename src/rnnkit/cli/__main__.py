@@ -1,0 +1,5 @@
+"""``python -m rnnkit.cli``: the same as the ``rnnkit`` command."""
+
+from rnnkit.cli.main import main
+
+raise SystemExit(main())
