@@ -199,7 +199,8 @@ def format_table(results: Sequence[dict[str, Any]], cfg: AddingDemoConfig) -> st
     ]
     foot = (
         f"baseline: always answer 1, MSE 1/6 = {ADDING_BASELINE_MSE:.3f}; "
-        f"solved: test MSE < {SOLVED_MSE:g}"
+        f"solved: test MSE < {SOLVED_MSE:g}\n"
+        "train s: the cell's wall time, its test evaluations included"
     )
     rule = "-" * len(cols)
     return "\n".join([head, rule, cols, rule, *rows, rule, foot])
