@@ -55,9 +55,9 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--threads",
         type=_positive_int,
-        default=argparse.SUPPRESS,  # absent: leave torch's own setting alone
-        help="CPU threads for torch (default: torch's own choice, one per core); 1 is as fast "
-        "for the demo's small layers and much faster when other processes share the CPU",
+        default=argparse.SUPPRESS,  # absent: torch's own setting (the demo: 1)
+        help="CPU threads for torch (default: torch's own choice, one per core; for demo, 1, "
+        "as fast for its small layers and much faster when other processes share the CPU)",
     )
     return common
 
@@ -103,6 +103,8 @@ def _add_demo(subparsers: _SubParsers, common: argparse.ArgumentParser) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if "threads" not in args:  # its layers are small: one thread is as fast, and robust to load
+        torch.set_num_threads(1)
     run_adding_demo(
         seq_len=args.seq_len,
         steps=args.steps,
