@@ -1,7 +1,8 @@
 """Training-step speed of rnnkit's backends against torch on the CPU.
 
 Times forward + backward (sum of the output, then backward) of one layer for each variant in the
-registry, interleaving the variants round-robin so that drift in machine load hits all alike, and
+registry, interleaving the variants round-robin (in a rotating order) so that drift in machine load
+and the position in a round hit all alike, and
 reports medians and ratios measured in the same run. Writes ``benchmarks/results/cpu-<date>.md``
 and ``.json`` and appends one line per variant × size to ``benchmarks/results/speed.jsonl``.
 
@@ -75,9 +76,11 @@ def bench_size(
     x = torch.randn(steps, batch, hidden)  # input size = hidden size
     layers = {(v.config, v.impl): v.build(hidden, hidden) for v in VARIANTS}
     times: dict[tuple[str, str], list[float]] = {key: [] for key in layers}
+    keys = list(layers)
     for round_ in range(warmup + repeats):
-        for key, layer in layers.items():
-            elapsed = time_step(layer, x)
+        shift = round_ % len(keys)  # rotate the order: no variant always runs first
+        for key in keys[shift:] + keys[:shift]:
+            elapsed = time_step(layers[key], x)
             if round_ >= warmup:
                 times[key].append(elapsed)
     return {key: statistics.median(values) for key, values in times.items()}
@@ -100,7 +103,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timed rounds per size")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
-    sizes = [(8, 20, 32)] if args.quick else [(32, 200, 128), (16, 100, 256), (64, 100, 64)]
+    sizes = (
+        [(8, 20, 32)]
+        if args.quick
+        else [(32, 200, 128), (16, 100, 256), (64, 100, 64), (8, 100, 32)]
+    )
     repeats, warmup = (3, 1) if args.quick else (args.repeats, 3)
     date = dt.date.today().isoformat()
     meta = {
