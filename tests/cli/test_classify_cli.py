@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from rnnkit.cli.main import main
 
 SMALL = ["--embedding-dim", "8", "--hidden-size", "8", "--min-freq", "1", "--epochs", "1"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def write_csv(path: Path, rows: list[tuple[str, str]]) -> None:

@@ -1,8 +1,7 @@
 """Shared fixtures for the nn tests.
 
 - every buffer from ``torch.empty``, ``torch.empty_like`` or ``Tensor.new_empty`` is NaN-filled
-  (floating dtypes), so a row a layer forgets to write poisons its result and fails loudly;
-- one intra-op thread per test (the problems are tiny);
+  (floating dtypes; tests/conftest.py), so a row a layer forgets to write fails loudly;
 - ``assert_close(name, ref, got, tol)``, which names the tensor that differs.
 
 tests/ is not a package (``--import-mode=importlib``), so helpers are handed out as fixtures.
@@ -10,10 +9,8 @@ tests/ is not a package (``--import-mode=importlib``), so helpers are handed out
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -24,35 +21,9 @@ from torch import Tensor
 TOL64 = 1e-10
 
 
-def _nan_filled(factory: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    @functools.wraps(factory)
-    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
-        tensor = factory(*args, **kwargs)
-        if tensor.is_floating_point() or tensor.is_complex():
-            with torch.no_grad():
-                tensor.fill_(math.nan)
-        return tensor
-
-    return wrapper
-
-
 @pytest.fixture(autouse=True)
-def nan_filled_empty(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``torch.empty``, ``torch.empty_like`` and ``Tensor.new_empty`` return NaN-filled tensors
-    for the duration of each test; monkeypatch restores them after."""
-    monkeypatch.setattr(torch, "empty", _nan_filled(torch.empty))
-    monkeypatch.setattr(torch, "empty_like", _nan_filled(torch.empty_like))
-    monkeypatch.setattr(torch.Tensor, "new_empty", _nan_filled(torch.Tensor.new_empty))
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """The sizes here are tiny: intra-op threads only add contention (10x slower on a busy
-    2-core machine). Restored after each test."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _poisoned_empty(nan_filled_empty: None) -> None:
+    """Every nn test runs with NaN-filled empty buffers (tests/conftest.py)."""
 
 
 def assert_close_named(name: str, ref: Tensor, got: Tensor | None, tol: float = TOL64) -> None:

@@ -14,9 +14,8 @@ in the order of :attr:`Problem.inputs`, then ``batch_sizes``) and how to call it
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,40 +42,9 @@ ATOL64 = RTOL64 = 1e-10
 # --- NaN-filled empty buffers -------------------------------------------------------------------
 
 
-def _nan_filled(factory: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    @functools.wraps(factory)
-    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
-        tensor = factory(*args, **kwargs)
-        if tensor.is_floating_point() or tensor.is_complex():
-            with torch.no_grad():
-                tensor.fill_(math.nan)
-        return tensor
-
-    return wrapper
-
-
 @pytest.fixture(autouse=True)
-def nan_filled_empty(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``torch.empty``, ``torch.empty_like`` and ``Tensor.new_empty`` return NaN-filled tensors
-    (floating dtypes) for the duration of each ops test; monkeypatch restores them after."""
-    monkeypatch.setattr(torch, "empty", _nan_filled(torch.empty))
-    monkeypatch.setattr(torch, "empty_like", _nan_filled(torch.empty_like))
-    monkeypatch.setattr(torch.Tensor, "new_empty", _nan_filled(torch.Tensor.new_empty))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Run the ops tests on one intra-op thread, restored after each module.
-
-    The sizes here are tiny: with two OpenMP threads on a busy 2-core machine every small
-    float32 matrix product waits for the second thread to be scheduled (~16 ms a product instead
-    of ~10 µs), which made the float32 checks 100× slower. One thread also makes the summation
-    order, hence the round-off, the same on every machine.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _poisoned_empty(nan_filled_empty: None) -> None:
+    """Every ops test runs with NaN-filled empty buffers (tests/conftest.py)."""
 
 
 # --- comparing by name --------------------------------------------------------------------------

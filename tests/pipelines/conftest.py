@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 POSITIVE = ["great", "wonderful", "moving", "brilliant", "funny", "superb"]
 NEGATIVE = ["dull", "boring", "awful", "lifeless", "tedious", "bad"]
@@ -42,11 +40,3 @@ def toy_csv(tmp_path: Path) -> str:
     write_split(folder / "val.csv", 60, seed=2)
     write_split(folder / "test.csv", 60, seed=3)
     return f"csv:{folder}"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -65,11 +65,3 @@ class Toy:
 @pytest.fixture
 def toy() -> type[Toy]:
     return Toy
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
