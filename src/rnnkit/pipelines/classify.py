@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
 import time
 from collections.abc import Sequence
@@ -287,8 +288,6 @@ def device_name() -> str:
     """``NVIDIA <name>`` on a GPU, else ``cpu N-core``."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    import os
-
     return f"cpu {os.cpu_count()}-core ({platform.machine()})"
 
 
