@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shlex
 import sys
 import typing
@@ -69,8 +70,10 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
-    """Print ``text``, or ``result`` as one JSON object with ``--json``."""
-    print(json.dumps(result, default=str) if args.json else text)
+    """Print ``text``, or ``result`` as one JSON object with ``--json`` (rank 0 only under
+    torchrun)."""
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(result, default=str) if args.json else text)
 
 
 def add_train(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
