@@ -233,7 +233,7 @@ class _RecurrentLayer(nn.Module):
                 input, self._check_lengths(lengths, batch, steps), self.batch_first,
                 enforce_sorted=False,
             )  # fmt: skip
-            packed_out, final = self._forward_packed(packed, state, checked=True)
+            packed_out, final = self._run_packed(packed, state)
             output, _ = pad_packed_sequence(packed_out, self.batch_first, total_length=steps)
             return output, self._public_state(final)
         if self.backend_used == "native":
@@ -250,17 +250,19 @@ class _RecurrentLayer(nn.Module):
             final = tuple(s.squeeze(1) for s in final)
         return output, self._public_state(final)
 
-    def _forward_packed(
-        self, packed: PackedSequence, hx: Any, *, checked: bool = False
-    ) -> tuple[PackedSequence, Any]:
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        state = self._initial_state(hx, int(packed.batch_sizes[0]), False, packed.data)
+        out, final = self._run_packed(packed, state)
+        return out, self._public_state(final)
+
+    def _run_packed(self, packed: PackedSequence, state: State) -> tuple[PackedSequence, State]:
+        """A PackedSequence through the stack; ``state`` and the final state in batch order."""
         data, batch_sizes, sorted_indices, unsorted_indices = packed
-        name = type(self).__name__
         if data.dim() != 2 or data.shape[-1] != self.input_size:
             raise ValueError(
-                f"{name}: packed input data must be (N, input_size={self.input_size}), "
-                f"got {tuple(data.shape)}"
+                f"{type(self).__name__}: packed input data must be "
+                f"(N, input_size={self.input_size}), got {tuple(data.shape)}"
             )
-        state = hx if checked else self._initial_state(hx, int(batch_sizes[0]), False, data)
         if sorted_indices is not None:
             state = tuple(s.index_select(1, sorted_indices) for s in state)
         if self.backend_used == "native":
@@ -269,8 +271,7 @@ class _RecurrentLayer(nn.Module):
             rows, final = self._run_stack(data, batch_sizes.tolist(), state)
         if unsorted_indices is not None:
             final = tuple(s.index_select(1, unsorted_indices) for s in final)
-        out = PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices)
-        return out, (final if checked else self._public_state(final))
+        return PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices), final
 
     def _run_stack(self, x: Tensor, batch_sizes: list[int], state: State) -> tuple[Tensor, State]:
         """All layers and directions over packed rows x (N, I): (out (N, D·H), final state)."""
