@@ -23,8 +23,8 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory lint typecheck
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check --no-cache src tests benchmarks
+	$(BIN)/ruff format --no-cache --check src tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

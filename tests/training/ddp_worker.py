@@ -11,7 +11,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import EpochLoader, make_batches, make_model
-
 from rnnkit.training import Trainer, TrainerConfig, save_weights
 
 
