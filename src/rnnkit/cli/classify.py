@@ -18,7 +18,14 @@ from typing import Any, TypeAlias
 
 import rnnkit.datasets as datasets
 from rnnkit.config import field_help, field_types, read_config_file
-from rnnkit.pipelines.classify import SPLITS, ClassifyRun, compare, record_quality, train
+from rnnkit.pipelines.classify import (
+    SPLITS,
+    ClassifyRun,
+    compare,
+    read_metrics,
+    record_quality,
+    train,
+)
 from rnnkit.pipelines.runconfig import SECTIONS, resolve
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -99,7 +106,7 @@ def add_train(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     run = train(config, args.out, resume=args.resume, progress=not args.no_progress)
-    history = [json.loads(line) for line in (args.out / "metrics.jsonl").read_text().splitlines()]
+    history = read_metrics(args.out)
     best = max(history, key=lambda h: h.get("val_accuracy", 0.0))
     result = {
         "run": str(args.out),

@@ -78,10 +78,7 @@ class ClassifyRun:
             raise ValueError(
                 f"{folder}/config.json is not a classification run (task={saved.get('task')!r})"
             )
-        config = resolve(
-            {k: v for k, v in saved.items() if k in ("data", "model", "trainer")},
-            where=str(folder / "config.json"),
-        )
+        config = _saved_config(folder, saved)
         vocab = Vocab.load(folder / "vocab.json")
         model = _new_model(config, vocab, saved["labels"])
         load_weights(model, folder / WEIGHTS)
@@ -168,10 +165,7 @@ def train(
         if not (folder / CHECKPOINT).is_file():
             raise ValueError(f"--resume: {folder} holds no checkpoint.pt to resume from")
         saved = _read_json(folder / "config.json")
-        config = resolve(
-            {k: v for k, v in saved.items() if k in ("data", "model", "trainer")},
-            where=str(folder / "config.json"),
-        )
+        config = _saved_config(folder, saved)
     elif (folder / CHECKPOINT).exists() or (folder / WEIGHTS).exists():
         raise ValueError(
             f"{folder} already holds a run; use --resume to continue it or another --out"
@@ -380,6 +374,12 @@ def _new_model(config: ClassifyConfig, vocab: Vocab, labels: Sequence[str]) -> T
     return TextClassifier(
         config.model, vocab_size=len(vocab), labels=labels, pad_index=special_index(vocab, "pad")
     )
+
+
+def _saved_config(folder: Path, saved: dict[str, Any]) -> ClassifyConfig:
+    """The configuration a run directory's ``config.json`` (already read as ``saved``) holds."""
+    sections = {k: v for k, v in saved.items() if k in ("data", "model", "trainer")}
+    return resolve(sections, where=str(folder / "config.json"))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
