@@ -23,13 +23,13 @@ import http.client
 import inspect
 import os
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnkit._io import atomic_path
 from rnnkit.datasets.base import ClassificationData, DatasetFormatError, DatasetNotFoundError
 from rnnkit.datasets.newsgroups import read_newsgroups
 from rnnkit.datasets.sst import read_sst2, read_sst5
@@ -210,30 +210,22 @@ def _not_found(spec: DatasetSpec, places: list[Path], why: str) -> DatasetNotFou
 def _download(remote: RemoteFile, target: Path) -> None:
     """Fetch ``remote.url`` to ``target`` through a temporary file in the same folder, checking
     the sha256; the temporary file never outlives a failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     print(f"rnnkit: downloading {remote.url} -> {target}", file=sys.stderr)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    temp = Path(temp_name)
-    try:
+    with (
+        atomic_path(target) as temp,
+        temp.open("wb") as out,
+        urllib.request.urlopen(remote.url, timeout=_TIMEOUT_S) as response,
+    ):
         digest = hashlib.sha256()
-        with (
-            os.fdopen(handle, "wb") as out,
-            urllib.request.urlopen(remote.url, timeout=_TIMEOUT_S) as response,
-        ):
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
+        while chunk := response.read(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
         actual = digest.hexdigest()
         if remote.sha256 is not None and actual != remote.sha256.lower():
             raise DatasetFormatError(
                 f"{target}: sha256 mismatch for the download from {remote.url}: expected "
                 f"{remote.sha256}, got {actual}; the downloaded file was deleted"
             )
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def locate(
