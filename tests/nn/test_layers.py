@@ -536,6 +536,23 @@ def test_explicit_backend_is_the_one_that_runs(
     assert (fused > 0, loop > 0) == (backend == "fused", backend == "loop")
 
 
+@pytest.mark.parametrize("family", ["lstm", "gru", "rnn"])
+def test_auto_reads_packed_input_on_the_cpu_with_the_fused_op(
+    family: str, spies: dict[str, _Spy]
+) -> None:
+    layer = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU, "rnn": rnnkit.RNN}[family](N_IN, H)
+    x = torch.randn(T, B, N_IN)
+    layer(x)
+    assert spies[f"{family}_fused"].calls == 0  # dense: torch's kernel
+    out, _ = layer(x, lengths=LENGTHS)
+    assert spies[f"{family}_fused"].calls > 0 and spies[f"{family}_loop"].calls == 0
+    layer.backend = "native"
+    calls = spies[f"{family}_fused"].calls
+    expected, _ = layer(x, lengths=LENGTHS)
+    assert spies[f"{family}_fused"].calls == calls  # native asked for: torch's packed kernel
+    torch.testing.assert_close(out, expected)
+
+
 def test_setting_backend_re_resolves(spies: dict[str, _Spy]) -> None:
     lstm = rnnkit.LSTM(N_IN, H)
     assert lstm.backend_used == "native"

@@ -44,7 +44,10 @@ def resolve_backend(owner: str, requested: object, missing_in_torch: str | None)
     requested = check_choice(owner, "backend", requested, BACKENDS)
     if requested == "auto":
         if missing_in_torch is None:
-            return "native", "auto: torch has a kernel for this configuration"
+            return "native", (
+                "auto: torch has a kernel for this configuration (packed input on the CPU runs "
+                "fused, faster there than torch's packed kernels)"
+            )
         return "fused", f"auto: torch has no kernel for {missing_in_torch}"
     if requested == "native" and missing_in_torch is not None:
         raise ValueError(

@@ -8,7 +8,9 @@ padded batches, and a choice of backend:
 - ``native``: torch's own kernels (cuDNN on GPU, ATen/oneDNN on CPU);
 - ``fused``: rnnkit's whole-sequence ops with hand-written BPTT (:mod:`rnnkit.ops`);
 - ``loop``: a plain per-step autograd loop, the readable twin;
-- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``.
+- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``; on the CPU,
+  packed input (``lengths=`` or a ``PackedSequence``) runs ``fused``, faster there than torch's
+  packed kernels.
 
 ``layer.backend_used`` and ``layer.backend_reason`` say which one runs and why.
 """
@@ -265,13 +267,21 @@ class _RecurrentLayer(nn.Module):
             )
         if sorted_indices is not None:
             state = tuple(s.index_select(1, sorted_indices) for s in state)
-        if self.backend_used == "native":
+        if self._packed_runs_native(data):
             rows, final = self._run_native(data, batch_sizes, state)
         else:
             rows, final = self._run_stack(data, batch_sizes.tolist(), state)
         if unsorted_indices is not None:
             final = tuple(s.index_select(1, unsorted_indices) for s in final)
         return PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices), final
+
+    def _packed_runs_native(self, data: Tensor) -> bool:
+        """Whether packed rows go through torch's kernel. ``auto`` sends them through the fused
+        op on the CPU: there torch's packed kernels run 1.4–9× slower than its dense ones, while
+        the fused op is as fast on packed rows (benchmarks/results/cpu-auto-2026-11-25.md)."""
+        if self.backend_used != "native":
+            return False
+        return not (self._requested_backend == "auto" and data.device.type == "cpu")
 
     def _run_stack(self, x: Tensor, batch_sizes: list[int], state: State) -> tuple[Tensor, State]:
         """All layers and directions over packed rows x (N, I): (out (N, D·H), final state)."""
@@ -391,7 +401,7 @@ class RNN(_RecurrentLayer):
     def _run_direction(
         self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
     ) -> tuple[Tensor, State]:
-        run = rnn_fused if self.backend_used == "fused" else rnn_loop
+        run = rnn_loop if self.backend_used == "loop" else rnn_fused
         out, h = run(
             x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
             nonlinearity=self.nonlinearity,
@@ -499,7 +509,7 @@ class LSTM(_RecurrentLayer):
     def _run_direction(
         self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
     ) -> tuple[Tensor, State]:
-        run = lstm_fused if self.backend_used == "fused" else lstm_loop
+        run = lstm_loop if self.backend_used == "loop" else lstm_fused
         w_ch = getattr(self, f"weight_ch_l{layer}{suffix}") if self.peephole else None
         out, h, c = run(
             x, state[0], state[1], *self._direction_weights(layer, suffix), w_ch, batch_sizes
@@ -584,7 +594,7 @@ class GRU(_RecurrentLayer):
     def _run_direction(
         self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
     ) -> tuple[Tensor, State]:
-        run = gru_fused if self.backend_used == "fused" else gru_loop
+        run = gru_loop if self.backend_used == "loop" else gru_fused
         out, h = run(
             x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
             reset_after=self.reset_after,

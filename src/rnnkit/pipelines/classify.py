@@ -23,7 +23,9 @@ import torch
 import rnnkit
 from rnnkit._io import atomic_write_text
 from rnnkit.datasets import ClassificationData
-from rnnkit.pipelines.runconfig import ClassifyConfig, resolve
+from rnnkit.pipelines.pretrain import FOLDER as PRETRAIN_FOLDER
+from rnnkit.pipelines.pretrain import pretrain_encoder
+from rnnkit.pipelines.runconfig import SECTIONS, ClassifyConfig, resolve
 from rnnkit.pipelines.text_data import (
     batches,
     build_vocab,
@@ -161,12 +163,13 @@ def train(
 ) -> ClassifyRun:
     """Train a classifier into run directory ``out`` (or continue one with ``resume``)."""
     folder = Path(out)
+    started = [folder / CHECKPOINT, folder / PRETRAIN_FOLDER / CHECKPOINT]
     if resume:
-        if not (folder / CHECKPOINT).is_file():
+        if not any(path.is_file() for path in started):
             raise ValueError(f"--resume: {folder} holds no checkpoint.pt to resume from")
         saved = _read_json(folder / "config.json")
         config = _saved_config(folder, saved)
-    elif (folder / CHECKPOINT).exists() or (folder / WEIGHTS).exists():
+    elif any(path.exists() for path in started) or (folder / WEIGHTS).exists():
         raise ValueError(
             f"{folder} already holds a run; use --resume to continue it or another --out"
         )
@@ -184,16 +187,19 @@ def train(
     model = _new_model(config, vocab, data.labels)
     pad = special_index(vocab, "pad")
     seed = config.trainer.seed
+    train_split = encode_split(data.train, vocab, data.labels, config.data)
+    val_split = encode_split(data.val, vocab, data.labels, config.data)
+    if config.pretrain.lm_epochs and not (folder / CHECKPOINT).is_file():
+        pretrain_encoder(
+            model, train_split, val_split, config.pretrain, config.trainer, run_dir=folder,
+            pad_index=pad,
+        )  # fmt: skip
     train_batches = batches(
-        encode_split(data.train, vocab, data.labels, config.data),
-        batch_size=config.data.batch_size, shuffle=True, seed=seed, pad_index=pad,
-    )  # fmt: skip
-    val_batches = batches(
-        encode_split(data.val, vocab, data.labels, config.data),
-        batch_size=64, shuffle=False, seed=seed, pad_index=pad,
-    )  # fmt: skip
+        train_split, batch_size=config.data.batch_size, shuffle=True, seed=seed, pad_index=pad
+    )
+    val_batches = batches(val_split, batch_size=64, shuffle=False, seed=seed, pad_index=pad)
     trainer = Trainer(model, config.trainer, run_dir=folder)
-    trainer.fit(train_batches, val_batches, resume=resume)
+    trainer.fit(train_batches, val_batches, resume=(folder / CHECKPOINT).is_file())
     if trainer.world.is_main:
         plot_history(folder)
         write_report(folder)
@@ -324,7 +330,7 @@ def write_report(folder: Path) -> Path:
         "## Configuration",
         "",
         "```json",
-        json.dumps({k: saved[k] for k in ("data", "model", "trainer")}, indent=1),
+        json.dumps({k: saved[k] for k in SECTIONS if k in saved}, indent=1),
         "```",
         "",
     ]
@@ -378,7 +384,7 @@ def _new_model(config: ClassifyConfig, vocab: Vocab, labels: Sequence[str]) -> T
 
 def _saved_config(folder: Path, saved: dict[str, Any]) -> ClassifyConfig:
     """The configuration a run directory's ``config.json`` (already read as ``saved``) holds."""
-    sections = {k: v for k, v in saved.items() if k in ("data", "model", "trainer")}
+    sections = {k: v for k, v in saved.items() if k in SECTIONS}
     return resolve(sections, where=str(folder / "config.json"))
 
 

@@ -1,4 +1,4 @@
-"""A run's configuration: data, model and trainer sections, one flat namespace of keys.
+"""A run's configuration: data, model, trainer and pretrain sections, one flat namespace of keys.
 
 Every key is unique across the sections, so a flag ``--hidden-size``, a config-file key
 ``hidden_size`` (flat, or under ``model:``) and ``config.json``'s ``model.hidden_size`` are the
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnkit.config import as_plain, from_mapping
+from rnnkit.pipelines.pretrain import PretrainConfig
 from rnnkit.pipelines.text_data import DataConfig
 from rnnkit.tasks.classify import ClassifierConfig
 from rnnkit.training import TrainerConfig
@@ -21,6 +22,7 @@ SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "model": ClassifierConfig,
     "trainer": TrainerConfig,
+    "pretrain": PretrainConfig,
 }
 
 
@@ -31,6 +33,7 @@ class ClassifyConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ClassifierConfig = dataclasses.field(default_factory=ClassifierConfig)
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+    pretrain: PretrainConfig = dataclasses.field(default_factory=PretrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": "classify", **as_plain(self)}

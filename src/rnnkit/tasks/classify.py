@@ -14,6 +14,7 @@ from rnnkit.metrics import ClassificationReport, classification_report
 from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.nn.pooling import POOLINGS, SequencePooling
 from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.chunks import read_in_chunks
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -43,6 +44,7 @@ class ClassifierConfig:
     reset_after: bool = True  # GRU only: torch's GRU (True) or Cho et al.'s (False)
     nonlinearity: str = "tanh"  # RNN only: tanh | relu
     backend: str = "auto"  # auto | native | fused | loop
+    chunk_len: int | None = None  # read texts as separate chunks of this many tokens; None: whole
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -53,6 +55,14 @@ class ClassifierConfig:
             )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"classify: dropout must be in [0, 1), got {self.dropout}")
+        if self.chunk_len is not None:
+            if self.chunk_len < 1:
+                raise ValueError(f"classify: chunk_len must be ≥ 1 or None, got {self.chunk_len}")
+            if self.pooling == "last":
+                raise ValueError(
+                    "classify: chunk_len needs a pooling over all outputs (max, mean, maxmean, "
+                    "attention), not last"
+                )
 
 
 def build_recurrent(config: ClassifierConfig, input_size: int) -> RNN | LSTM | GRU:
@@ -102,12 +112,19 @@ class TextClassifier(TaskModel):
     def logits(self, batch: TextBatch) -> Tensor:
         """Class scores (B, C)."""
         embedded = self.dropout(self.embedding(batch.ids))  # (B, T, E)
+        if self.config.chunk_len is not None:
+            outputs = read_in_chunks(self.recurrent, embedded, batch.lengths, self.config.chunk_len)
+            return self._classify(outputs, batch.lengths, last=outputs[:, 0])
         outputs, state = self.recurrent(embedded, lengths=batch.lengths)  # (B, T, D·H)
         h_n = state[0] if isinstance(state, tuple) else state  # (L·D, B, H)
         directions = 2 if self.config.bidirectional else 1
         last = torch.cat(list(h_n[-directions:]), dim=1)  # (B, D·H)
-        logits: Tensor = self.output(self.dropout(self.pooling(outputs, batch.lengths, last)))
-        return logits  # (B, C)
+        return self._classify(outputs, batch.lengths, last=last)
+
+    def _classify(self, outputs: Tensor, lengths: Tensor, *, last: Tensor) -> Tensor:
+        """Recurrent outputs (B, T, D·H) -> class scores (B, C)."""
+        logits: Tensor = self.output(self.dropout(self.pooling(outputs, lengths, last)))
+        return logits
 
     def forward_loss(self, batch: TextBatch) -> Tensor:
         if batch.labels is None:

@@ -1,0 +1,81 @@
+"""Pretraining a classifier's encoder as a language model on its own training texts, before the
+classifier is trained (Dai & Le 2015; ULMFiT, Howard & Ruder 2018) — no outside text, no labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rnnkit.pipelines.text_data import EncodedSplit, batches
+from rnnkit.tasks.classify import TextClassifier
+from rnnkit.tasks.encoder_lm import EncoderLM
+from rnnkit.training import Trainer, TrainerConfig
+from rnnkit.training.checkpoint import CHECKPOINT
+
+FOLDER = "pretrain"  # inside the run directory: the LM's own weights, checkpoint and metrics
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Language-model pretraining of the encoder (off unless lm_epochs > 0)."""
+
+    lm_epochs: int = 0  # epochs of language-model pretraining on the training texts; 0: none
+    lm_lr: float = 2e-3  # peak learning rate of the pretraining (one-cycle, 10% warm-up)
+    lm_len: int = 200  # tokens per pretraining segment (texts are cut into such segments)
+    lm_batch_size: int = 32  # segments per pretraining batch
+
+    def __post_init__(self) -> None:
+        if self.lm_epochs < 0:
+            raise ValueError(f"pretrain: lm_epochs must be ≥ 0, got {self.lm_epochs}")
+        if self.lm_len < 2:
+            raise ValueError(f"pretrain: lm_len must be ≥ 2, got {self.lm_len}")
+        if self.lm_batch_size < 1:
+            raise ValueError(f"pretrain: lm_batch_size must be ≥ 1, got {self.lm_batch_size}")
+        if self.lm_lr <= 0:
+            raise ValueError(f"pretrain: lm_lr must be > 0, got {self.lm_lr}")
+
+
+def segments(split: EncodedSplit, length: int) -> EncodedSplit:
+    """Every text cut into pieces of ``length`` tokens; pieces of one token are dropped."""
+    pieces = [
+        ids[start : start + length]
+        for ids in split.ids
+        for start in range(0, len(ids), length)
+        if len(ids) - start >= 2
+    ]
+    return EncodedSplit(pieces, [0] * len(pieces))
+
+
+def pretrain_encoder(
+    model: TextClassifier,
+    train: EncodedSplit,
+    val: EncodedSplit,
+    config: PretrainConfig,
+    trainer: TrainerConfig,
+    *,
+    run_dir: Path,
+    pad_index: int,
+) -> list[dict[str, float]]:
+    """Train ``model``'s embedding and recurrent layer as a language model on the texts of
+    ``train`` (validated on ``val``'s), in place; its run lives in ``run_dir/pretrain``.
+
+    Resumable: a killed pretraining continues from its checkpoint; a finished one only reloads
+    its best weights (by validation loss)."""
+    folder = run_dir / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    lm = EncoderLM(model.embedding, model.recurrent, dropout=model.config.dropout)
+    lm_trainer = replace(
+        trainer, epochs=config.lm_epochs, lr=config.lm_lr, schedule="onecycle", warmup=0.1,
+        monitor="loss", mode="min", patience=None,
+    )  # fmt: skip
+    seed = trainer.seed
+    train_batches = batches(
+        segments(train, config.lm_len), batch_size=config.lm_batch_size, shuffle=True,
+        seed=seed, pad_index=pad_index,
+    )  # fmt: skip
+    val_batches = batches(
+        segments(val, config.lm_len), batch_size=64, shuffle=False, seed=seed,
+        pad_index=pad_index,
+    )  # fmt: skip
+    fit = Trainer(lm, lm_trainer, run_dir=folder)
+    return fit.fit(train_batches, val_batches, resume=(folder / CHECKPOINT).is_file())

@@ -1,0 +1,61 @@
+"""Language-model pretraining inside a classification run: trained, saved, resumable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from rnnkit.pipelines.classify import ClassifyRun, train
+from rnnkit.pipelines.pretrain import segments
+from rnnkit.pipelines.runconfig import resolve
+from rnnkit.pipelines.text_data import EncodedSplit
+
+SMALL = {"embedding_dim": 16, "hidden_size": 16, "min_freq": 1, "lr": 1e-2, "batch_size": 16}
+PRETRAIN = {"pretrain": {"lm_epochs": 2, "lm_len": 5, "lm_batch_size": 16, "lm_lr": 1e-2}}
+
+
+def test_segments_cut_texts_and_drop_single_tokens() -> None:
+    split = EncodedSplit([[1, 2, 3, 4, 5, 6, 7], [8], [9, 10]], [0, 1, 0])
+    assert segments(split, 3).ids == [[1, 2, 3], [4, 5, 6], [9, 10]]
+
+
+def test_pretraining_runs_first_and_lowers_the_lm_loss(toy_csv: str, tmp_path: Path) -> None:
+    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "gru"}, PRETRAIN)
+    run = train(config, tmp_path / "run", progress=False)
+    lines = (tmp_path / "run" / "pretrain" / "metrics.jsonl").read_text().splitlines()
+    history = [json.loads(line) for line in lines]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[1]["val_loss"] < history[0]["val_loss"]
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["pretrain"]["lm_epochs"] == 2
+    assert ClassifyRun.load(tmp_path / "run").config.pretrain.lm_len == 5
+    assert run.evaluate("test")["accuracy"] > 0.8
+
+
+def test_a_run_killed_after_pretraining_resumes_to_the_same_weights(
+    toy_csv: str, tmp_path: Path
+) -> None:
+    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "lstm"}, PRETRAIN)
+    whole = train(config, tmp_path / "whole", progress=False)
+    train(config, tmp_path / "cut", progress=False)
+    for name in ("checkpoint.pt", "model.safetensors", "metrics.jsonl"):
+        (tmp_path / "cut" / name).unlink()  # as if killed before the classifier's first epoch
+    with pytest.raises(ValueError, match="already holds a run; use --resume"):
+        train(config, tmp_path / "cut", progress=False)
+    resumed = train(config, tmp_path / "cut", resume=True, progress=False)
+    for name, value in whole.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, rtol=0, atol=0)
+
+
+def test_the_language_model_is_saved_in_its_own_folder(toy_csv: str, tmp_path: Path) -> None:
+    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}, PRETRAIN)
+    train(config, tmp_path / "run", progress=False)
+    saved = load_file(tmp_path / "run" / "pretrain" / "model.safetensors")
+    assert {"embedding.weight", "recurrent.weight_hh_l0", "recurrent.weight_hh_l0_reverse"} <= set(
+        saved
+    )
+    assert any(name.startswith("softmax.") for name in saved)
