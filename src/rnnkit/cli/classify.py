@@ -26,6 +26,7 @@ from rnnkit.pipelines.classify import (
     record_quality,
     train,
 )
+from rnnkit.pipelines.quantize import quantize_run
 from rnnkit.pipelines.runconfig import SECTIONS, resolve
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -136,12 +137,13 @@ def add_evaluate(subparsers: SubParsers, common: argparse.ArgumentParser) -> Non
         help=f"append the result to a quality log (default path: {QUALITY_LOG})",
     )  # fmt: skip
     p.add_argument("--notes", default="", help="notes stored with --record")
+    p.add_argument("--int8", action="store_true", help="evaluate the int8 model (CPU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    run = ClassifyRun.load(args.run_dir)
+    run = ClassifyRun.load(args.run_dir, int8=args.int8)
     result = run.evaluate(args.split)
     if args.record is not None:
         command = "rnnkit " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "rnnkit evaluate"
@@ -161,6 +163,7 @@ def add_predict(subparsers: SubParsers, common: argparse.ArgumentParser) -> None
     p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to label")
     p.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
+    p.add_argument("--int8", action="store_true", help="label with the int8 model (CPU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_predict)
 
@@ -175,9 +178,39 @@ def run_predict(args: argparse.Namespace) -> int:
         texts += [line for line in lines if line.strip()]
     if not texts:
         raise ValueError("give texts to label, or --file with one text per line")
-    predictions = ClassifyRun.load(args.run_dir).predict(texts)
+    predictions = ClassifyRun.load(args.run_dir, int8=args.int8).predict(texts)
     lines = [f"{p['label']}\t{p['probability']:.3f}\t{p['text']}" for p in predictions]
     emit(args, {"predictions": predictions}, "\n".join(lines))
+    return 0
+
+
+def add_quantize(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "quantize", parents=[common],
+        help="int8 inference for a run: accuracy and speed against float32",
+        description="Build the run's int8 model (dynamic quantisation of the recurrent and "
+        "output layers) and measure its accuracy and CPU inference time on a split against the "
+        "float32 model; writes RUN/int8.json. Use it with evaluate/predict --int8.",
+    )  # fmt: skip
+    p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory")
+    p.add_argument("--split", choices=SPLITS, default="test", help="which split (default: test)")
+    p.add_argument("--repeats", type=int, default=3, help="timed passes per model (default: 3)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_quantize)
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    result = quantize_run(ClassifyRun.load(args.run_dir), split=args.split, repeats=args.repeats)
+    lines = [f"{'model':<16}{'accuracy':>10}{'seconds':>10}"]
+    for name, seconds in result["seconds"].items():
+        lines.append(f"{name:<16}{100 * result['accuracy'][name]:>9.2f}%{seconds:>10.3f}")
+    lines.append(
+        f"\nint8: {result['speedup_vs_float32']:.2f}× the speed of float32 "
+        f"({result['speedup_vs_fastest_float32']:.2f}× the fastest float32), accuracy "
+        f"{result['accuracy_change_points']:+.2f} points on {result['examples']} "
+        f"{args.split} examples, threads: {result['threads']}; {args.run_dir / 'int8.json'}"
+    )
+    emit(args, result, "\n".join(lines))
     return 0
 
 
@@ -244,4 +277,4 @@ def run_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (add_train, add_evaluate, add_predict, add_compare, add_datasets)
+COMMANDS = (add_train, add_evaluate, add_predict, add_quantize, add_compare, add_datasets)

@@ -25,6 +25,7 @@ from rnnkit._io import atomic_write_text
 from rnnkit.datasets import ClassificationData
 from rnnkit.pipelines.pretrain import FOLDER as PRETRAIN_FOLDER
 from rnnkit.pipelines.pretrain import pretrain_encoder
+from rnnkit.pipelines.quantize import quantize_classifier
 from rnnkit.pipelines.runconfig import SECTIONS, ClassifyConfig, resolve
 from rnnkit.pipelines.text_data import (
     batches,
@@ -65,8 +66,11 @@ class ClassifyRun:
         )
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu") -> ClassifyRun:
-        """Load the run in ``path``; one clear error if it is not a finished run directory."""
+    def load(cls, path: str | Path, *, device: str = "cpu", int8: bool = False) -> ClassifyRun:
+        """Load the run in ``path``; one clear error if it is not a finished run directory.
+
+        ``int8``: the int8 model for CPU inference (:func:`rnnkit.pipelines.quantize.
+        quantize_classifier`), built from the float weights."""
         folder = Path(path)
         if not folder.is_dir():
             raise ValueError(f"{folder} is not a run directory (it does not exist)")
@@ -84,6 +88,10 @@ class ClassifyRun:
         vocab = Vocab.load(folder / "vocab.json")
         model = _new_model(config, vocab, saved["labels"])
         load_weights(model, folder / WEIGHTS)
+        if int8:
+            if device != "cpu":
+                raise ValueError(f"int8 inference runs on the CPU, got device {device!r}")
+            model = quantize_classifier(model)
         model.to(device).eval()
         return cls(folder, config, list(saved["labels"]), vocab, model)
 

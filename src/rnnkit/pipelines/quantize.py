@@ -1,0 +1,81 @@
+"""int8 inference for trained classifiers: build the int8 model, measure what it costs and gains.
+
+The int8 model is built from the run's float weights whenever it is loaded (dynamic quantisation
+is deterministic and takes milliseconds), so a run directory holds one set of weights; ``rnnkit
+quantize RUN`` measures accuracy and speed of both and writes ``int8.json`` beside them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit._io import atomic_write_text
+from rnnkit.nn.quantized import Int8Recurrent, int8_linear
+from rnnkit.pipelines.text_data import batches, encode_split, load_dataset, special_index
+from rnnkit.tasks.classify import TextBatch, TextClassifier
+
+REPORT = "int8.json"
+
+
+def quantize_classifier(model: TextClassifier) -> TextClassifier:
+    """An int8 copy of ``model`` for CPU inference: the recurrent and output layers in int8,
+    the embedding (a table lookup) in float."""
+    twin = copy.deepcopy(model).cpu().eval()
+    twin.recurrent = Int8Recurrent(twin.recurrent)  # type: ignore[assignment]
+    twin.output = int8_linear(twin.output)  # type: ignore[assignment]
+    return twin
+
+
+def _time_inference(model: TextClassifier, loader: list[TextBatch]) -> float:
+    """Seconds for the class scores of every batch."""
+    started = time.perf_counter()
+    with torch.no_grad():
+        for batch in loader:
+            model.logits(batch)
+    return time.perf_counter() - started
+
+
+def quantize_run(run: Any, *, split: str = "test", repeats: int = 3) -> dict[str, Any]:
+    """Accuracy and inference time of the float and the int8 model of ``run`` (a loaded
+    :class:`~rnnkit.pipelines.classify.ClassifyRun`) on ``split``; writes ``int8.json``."""
+    if repeats < 1:
+        raise ValueError(f"quantize: repeats must be ≥ 1, got {repeats}")
+    float_model: TextClassifier = run.model.cpu().eval()
+    models = {"float32": float_model, "int8": quantize_classifier(float_model)}
+    if float_model.recurrent.backend_used == "native":  # auto's packed CPU choice, and torch's
+        native = copy.deepcopy(float_model)
+        native.recurrent.backend = "native"
+        models["float32-native"] = native
+    config = run.config
+    examples = load_dataset(config.data, seed=config.trainer.seed).split(split)
+    encoded = encode_split(examples, run.vocab, run.labels, config.data)
+    pad = special_index(run.vocab, "pad")
+    loader = list(batches(encoded, batch_size=64, shuffle=False, seed=0, pad_index=pad))
+    accuracy = {name: model.report(loader)[1].accuracy for name, model in models.items()}
+    seconds: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(repeats):  # interleaved, so drift in machine load hits all alike
+        for name, model in models.items():
+            seconds[name].append(_time_inference(model, loader))
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    fastest_float = min(median[name] for name in models if name != "int8")
+    result = {
+        "split": split,
+        "examples": len(examples),
+        "accuracy": accuracy,
+        "accuracy_change_points": round(100 * (accuracy["int8"] - accuracy["float32"]), 2),
+        "seconds": median,
+        "speedup_vs_float32": median["float32"] / median["int8"],
+        "speedup_vs_fastest_float32": fastest_float / median["int8"],
+        "threads": torch.get_num_threads(),
+        "repeats": repeats,
+        "engine": torch.backends.quantized.engine,
+    }
+    atomic_write_text(Path(run.path) / REPORT, json.dumps(result, indent=1) + "\n")
+    return result
