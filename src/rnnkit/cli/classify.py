@@ -26,6 +26,7 @@ from rnnkit.pipelines.classify import (
     record_quality,
     train,
 )
+from rnnkit.pipelines.pretrain import FOLDER as PRETRAIN_FOLDER
 from rnnkit.pipelines.quantize import quantize_run
 from rnnkit.pipelines.runconfig import SECTIONS, resolve
 
@@ -117,10 +118,20 @@ def run_train(args: argparse.Namespace) -> int:
         "train_seconds": run.train_seconds(),
         "backend": run.model.recurrent.backend_used,
     }
+    pretrained = read_metrics(args.out / PRETRAIN_FOLDER)
+    pretrain_text = ""
+    if pretrained:
+        result["pretrain_seconds"] = sum(h["seconds"] for h in pretrained)
+        result["pretrain_val_perplexity"] = min(h["val_perplexity"] for h in pretrained)
+        pretrain_text = (
+            f"language-model pretraining: {len(pretrained)} epochs in "
+            f"{result['pretrain_seconds']:.0f} s, validation perplexity "
+            f"{result['pretrain_val_perplexity']:.1f}; "
+        )
     text = (
-        f"{args.out}: {len(history)} epochs in {result['train_seconds']:.0f} s, best validation "
-        f"accuracy {100 * (best.get('val_accuracy') or 0):.2f}% (epoch {best['epoch']}); "
-        f"next: rnnkit evaluate {args.out} --split test"
+        f"{args.out}: {pretrain_text}{len(history)} epochs in {result['train_seconds']:.0f} s, "
+        f"best validation accuracy {100 * (best.get('val_accuracy') or 0):.2f}% "
+        f"(epoch {best['epoch']}); next: rnnkit evaluate {args.out} --split test"
     )
     emit(args, result, text)
     return 0
