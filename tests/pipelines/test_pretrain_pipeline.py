@@ -59,3 +59,25 @@ def test_the_language_model_is_saved_in_its_own_folder(toy_csv: str, tmp_path: P
         saved
     )
     assert any(name.startswith("softmax.") for name in saved)
+
+
+def test_without_a_validation_split_both_stages_keep_their_last_epoch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rnnkit.cli.main import main
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    labels = ["neg", "pos"] * 20
+    rows = "text,label\n" + "".join(f"word{i % 7} film {x},{x}\n" for i, x in enumerate(labels))
+    (folder / "train.csv").write_text(rows)
+    (folder / "test.csv").write_text(rows)
+    args = ["train", "classify", "--dataset", f"csv:{folder}", "--val-fraction", "0",
+            "--epochs", "2", "--lm-epochs", "1", "--lm-len", "3", "--embedding-dim", "8",
+            "--hidden-size", "8", "--min-freq", "1", "--no-progress",
+            "--out", str(tmp_path / "r")]  # fmt: skip
+    assert main(args) == 0
+    assert "no validation split: the last epoch's weights are kept" in capsys.readouterr().out
+    history = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2] and "val_accuracy" not in history[0]
+    assert (tmp_path / "r" / "pretrain" / "model.safetensors").is_file()

@@ -109,7 +109,8 @@ def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     run = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     history = read_metrics(args.out)
-    best = max(history, key=lambda h: h.get("val_accuracy", 0.0))
+    validated = [h for h in history if "val_accuracy" in h]
+    best = max(validated, key=lambda h: h["val_accuracy"]) if validated else history[-1]
     result = {
         "run": str(args.out),
         "epochs": len(history),
@@ -118,21 +119,26 @@ def run_train(args: argparse.Namespace) -> int:
         "train_seconds": run.train_seconds(),
         "backend": run.model.recurrent.backend_used,
     }
+    parts = [f"{args.out}:"]
     pretrained = read_metrics(args.out / PRETRAIN_FOLDER)
-    pretrain_text = ""
     if pretrained:
         result["pretrain_seconds"] = sum(h["seconds"] for h in pretrained)
-        result["pretrain_val_perplexity"] = min(h["val_perplexity"] for h in pretrained)
-        pretrain_text = (
+        perplexities = [h["val_perplexity"] for h in pretrained if "val_perplexity" in h]
+        result["pretrain_val_perplexity"] = min(perplexities) if perplexities else None
+        parts.append(
             f"language-model pretraining: {len(pretrained)} epochs in "
-            f"{result['pretrain_seconds']:.0f} s, validation perplexity "
-            f"{result['pretrain_val_perplexity']:.1f}; "
+            f"{result['pretrain_seconds']:.0f} s"
+            + (f", validation perplexity {min(perplexities):.1f};" if perplexities else ";")
         )
-    text = (
-        f"{args.out}: {pretrain_text}{len(history)} epochs in {result['train_seconds']:.0f} s, "
-        f"best validation accuracy {100 * (best.get('val_accuracy') or 0):.2f}% "
-        f"(epoch {best['epoch']}); next: rnnkit evaluate {args.out} --split test"
-    )
+    parts.append(f"{len(history)} epochs in {result['train_seconds']:.0f} s,")
+    if validated:
+        parts.append(
+            f"best validation accuracy {100 * best['val_accuracy']:.2f}% (epoch {best['epoch']});"
+        )
+    else:
+        parts.append("no validation split: the last epoch's weights are kept;")
+    parts.append(f"next: rnnkit evaluate {args.out} --split test")
+    text = " ".join(parts)
     emit(args, result, text)
     return 0
 

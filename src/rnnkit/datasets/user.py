@@ -323,7 +323,8 @@ def load_files(
         text_field: the column or key of the text (tables only).
         label_field: the column or key of the label (tables only).
         format: ``"csv"``, ``"tsv"`` or ``"jsonl"`` for every table; ``None`` reads suffixes.
-        val_fraction: the share of ``train`` held out when ``val`` is ``None``, in (0, 1).
+        val_fraction: the share of ``train`` held out when ``val`` is ``None``, in [0, 1);
+            0 holds nothing out (no validation split).
         seed: the seed of that hold-out.
         name: the dataset's name in reports.
 
@@ -350,7 +351,9 @@ def load_files(
                 )
         splits[split] = [row.example for row in rows]
     train_examples = [row.example for row in train_rows]
-    if val is None:
+    if val is None and val_fraction == 0:
+        splits["val"] = []  # no validation split: the caller trains on every training row
+    elif val is None:
         train_examples, splits["val"] = stratified_split(train_examples, val_fraction, seed=seed)
     return ClassificationData(
         train=train_examples, val=splits["val"], test=splits["test"], labels=labels, name=name

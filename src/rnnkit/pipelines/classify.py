@@ -205,7 +205,11 @@ def train(
     train_batches = batches(
         train_split, batch_size=config.data.batch_size, shuffle=True, seed=seed, pad_index=pad
     )
-    val_batches = batches(val_split, batch_size=64, shuffle=False, seed=seed, pad_index=pad)
+    val_batches = (  # no validation split (val_fraction 0): the last epoch is the model
+        batches(val_split, batch_size=64, shuffle=False, seed=seed, pad_index=pad)
+        if val_split.ids
+        else None
+    )
     trainer = Trainer(model, config.trainer, run_dir=folder)
     trainer.fit(train_batches, val_batches, resume=(folder / CHECKPOINT).is_file())
     if trainer.world.is_main:

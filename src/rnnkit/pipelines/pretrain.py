@@ -57,10 +57,10 @@ def pretrain_encoder(
     pad_index: int,
 ) -> list[dict[str, float]]:
     """Train ``model``'s embedding and recurrent layer as a language model on the texts of
-    ``train`` (validated on ``val``'s), in place; its run lives in ``run_dir/pretrain``.
+    ``train`` (validated on ``val``'s, if any), in place; its run lives in ``run_dir/pretrain``.
 
     Resumable: a killed pretraining continues from its checkpoint; a finished one only reloads
-    its best weights (by validation loss)."""
+    its best weights (by validation loss; without validation texts, the last epoch's)."""
     folder = run_dir / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     lm = EncoderLM(model.embedding, model.recurrent, dropout=model.config.dropout)
@@ -73,9 +73,11 @@ def pretrain_encoder(
         segments(train, config.lm_len), batch_size=config.lm_batch_size, shuffle=True,
         seed=seed, pad_index=pad_index,
     )  # fmt: skip
-    val_batches = batches(
-        segments(val, config.lm_len), batch_size=64, shuffle=False, seed=seed,
-        pad_index=pad_index,
-    )  # fmt: skip
+    val_segments = segments(val, config.lm_len)
+    val_batches = (
+        batches(val_segments, batch_size=64, shuffle=False, seed=seed, pad_index=pad_index)
+        if val_segments.ids
+        else None
+    )
     fit = Trainer(lm, lm_trainer, run_dir=folder)
     return fit.fit(train_batches, val_batches, resume=(folder / CHECKPOINT).is_file())
