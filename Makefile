@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_cpu.py
+	$(BIN)/rnnkit bench
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

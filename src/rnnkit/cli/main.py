@@ -15,7 +15,7 @@ from typing import TypeAlias
 import torch
 
 from rnnkit import __version__
-from rnnkit.cli import classify
+from rnnkit.cli import bench, classify
 from rnnkit.demo import DEFAULTS, run_adding_demo
 from rnnkit.tasks.synthetic import CELLS
 
@@ -122,6 +122,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 _SUBCOMMANDS: Sequence[Callable[[_SubParsers, argparse.ArgumentParser], None]] = (
     _add_demo,
     *classify.COMMANDS,
+    bench.add_bench,
 )
 
 
