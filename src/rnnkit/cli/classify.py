@@ -26,6 +26,7 @@ from rnnkit.pipelines.classify import (
     record_quality,
     train,
 )
+from rnnkit.pipelines.ensemble import evaluate_ensemble
 from rnnkit.pipelines.pretrain import FOLDER as PRETRAIN_FOLDER
 from rnnkit.pipelines.quantize import quantize_run
 from rnnkit.pipelines.runconfig import SECTIONS, resolve
@@ -147,8 +148,12 @@ def add_evaluate(subparsers: SubParsers, common: argparse.ArgumentParser) -> Non
     p = subparsers.add_parser(
         "evaluate", parents=[common], help="accuracy, macro-F1 and confusion matrix of a run"
     )
-    p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory")
+    p.add_argument(
+        "run_dirs", type=Path, nargs="+", metavar="RUN",
+        help="run directory; several: evaluate their ensemble (mean probabilities) into --out",
+    )  # fmt: skip
     p.add_argument("--split", choices=SPLITS, default="test", help="which split (default: test)")
+    p.add_argument("--out", type=Path, help="folder for an ensemble's evaluation files")
     p.add_argument(
         "--record", nargs="?", type=Path, const=QUALITY_LOG, default=None, metavar="PATH",
         help=f"append the result to a quality log (default path: {QUALITY_LOG})",
@@ -160,16 +165,27 @@ def add_evaluate(subparsers: SubParsers, common: argparse.ArgumentParser) -> Non
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    run = ClassifyRun.load(args.run_dir, int8=args.int8)
-    result = run.evaluate(args.split)
+    several = len(args.run_dirs) > 1
+    if several and args.out is None:
+        raise ValueError("evaluating several runs (an ensemble) needs --out FOLDER for its files")
+    if not several and args.out is not None:
+        raise ValueError("--out is for an ensemble of several runs; one run writes into its own")
+    runs = [ClassifyRun.load(path, int8=args.int8) for path in args.run_dirs]
+    if several:
+        result = evaluate_ensemble(runs, args.split, args.out)
+    else:
+        result = runs[0].evaluate(args.split)
     if args.record is not None:
         command = "rnnkit " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "rnnkit evaluate"
-        record_quality(result, run, command=command, path=args.record, notes=args.notes)
+        record_quality(result, runs, command=command, path=args.record, notes=args.notes)
     table = result.pop("table")
+    folder = args.out if several else args.run_dirs[0]
+    what = f" ({len(runs)} runs' mean probabilities)" if several else ""
     text = (
-        f"{run.config.data.dataset} {args.split}: accuracy {100 * result['accuracy']:.2f}%, "
-        f"macro-F1 {100 * result['macro_f1']:.2f}% on {result['examples']} examples\n\n{table}\n\n"
-        f"confusion matrix: {args.run_dir / f'confusion-{args.split}.png'}"
+        f"{runs[0].config.data.dataset} {args.split}{what}: accuracy "
+        f"{100 * result['accuracy']:.2f}%, macro-F1 {100 * result['macro_f1']:.2f}% on "
+        f"{result['examples']} examples\n\n{table}\n\n"
+        f"confusion matrix: {folder / f'confusion-{args.split}.png'}"
     )
     emit(args, result, text)
     return 0

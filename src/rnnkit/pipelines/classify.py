@@ -268,21 +268,28 @@ def compare(
 
 
 def record_quality(
-    result: dict[str, Any], run: ClassifyRun, *, command: str, path: str | Path, notes: str = ""
+    result: dict[str, Any],
+    run: ClassifyRun | Sequence[ClassifyRun],
+    *,
+    command: str,
+    path: str | Path,
+    notes: str = "",
 ) -> list[dict[str, Any]]:
-    """Append ``accuracy`` and ``macro_f1`` of an evaluation to ``quality.jsonl`` (DESIGN.md)."""
+    """Append ``accuracy`` and ``macro_f1`` of an evaluation of one run (or of an ensemble of
+    runs, whose training times add up) to ``quality.jsonl`` (DESIGN.md)."""
+    runs = [run] if isinstance(run, ClassifyRun) else list(run)
     lines = []
     for metric in ("accuracy", "macro_f1"):
         lines.append(
             {
                 "task": "classify",
-                "dataset": run.config.data.dataset,
+                "dataset": runs[0].config.data.dataset,
                 "split": result["split"],
                 "metric": metric,
                 "value": round(100 * result[metric], 2),
                 "command": command,
                 "device": device_name(),
-                "train_seconds": round(run.train_seconds(), 1),
+                "train_seconds": round(sum(r.train_seconds() for r in runs), 1),
                 "date": dt.date.today().isoformat(),
                 "version": f"rnnkit {rnnkit.__version__} / torch {torch.__version__}",
                 "notes": notes,
