@@ -7,8 +7,8 @@
 import os
 
 # Large CPU tensors in transparent huge pages: fewer page faults when recurrent layers allocate
-# their per-sequence buffers; 1.35× faster training steps on long texts on a 2-core CPU
-# (benchmarks/results/cpu-auto-2026-11-25.md). Read by torch's allocator when torch starts, so it
+# their per-sequence buffers; 1.2–1.5× faster training steps on long texts on a 2-core CPU
+# (benchmarks/results/cpu-packed-2026-11-25.md). Read by torch's allocator when torch starts, so it
 # only takes effect when rnnkit is imported first (as by the `rnnkit` command); a value the user
 # set wins.
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")

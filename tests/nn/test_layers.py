@@ -537,20 +537,24 @@ def test_explicit_backend_is_the_one_that_runs(
 
 
 @pytest.mark.parametrize("family", ["lstm", "gru", "rnn"])
-def test_auto_reads_packed_input_on_the_cpu_with_the_fused_op(
+def test_auto_trains_lstm_and_gru_on_packed_cpu_input_with_the_fused_op(
     family: str, spies: dict[str, _Spy]
 ) -> None:
     layer = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU, "rnn": rnnkit.RNN}[family](N_IN, H)
+    fused = spies[f"{family}_fused"]
     x = torch.randn(T, B, N_IN)
     layer(x)
-    assert spies[f"{family}_fused"].calls == 0  # dense: torch's kernel
+    assert fused.calls == 0  # dense: torch's kernel
+    with torch.no_grad():
+        expected, _ = layer(x, lengths=LENGTHS)
+    assert fused.calls == 0  # inference: torch's packed kernel
     out, _ = layer(x, lengths=LENGTHS)
-    assert spies[f"{family}_fused"].calls > 0 and spies[f"{family}_loop"].calls == 0
-    layer.backend = "native"
-    calls = spies[f"{family}_fused"].calls
-    expected, _ = layer(x, lengths=LENGTHS)
-    assert spies[f"{family}_fused"].calls == calls  # native asked for: torch's packed kernel
+    assert (fused.calls > 0) == (family != "rnn") and spies[f"{family}_loop"].calls == 0
     torch.testing.assert_close(out, expected)
+    layer.backend = "native"
+    calls = fused.calls
+    layer(x, lengths=LENGTHS)
+    assert fused.calls == calls  # native asked for: torch's packed kernel
 
 
 def test_setting_backend_re_resolves(spies: dict[str, _Spy]) -> None:

@@ -8,9 +8,9 @@ padded batches, and a choice of backend:
 - ``native``: torch's own kernels (cuDNN on GPU, ATen/oneDNN on CPU);
 - ``fused``: rnnkit's whole-sequence ops with hand-written BPTT (:mod:`rnnkit.ops`);
 - ``loop``: a plain per-step autograd loop, the readable twin;
-- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``; on the CPU,
-  packed input (``lengths=`` or a ``PackedSequence``) runs ``fused``, faster there than torch's
-  packed kernels.
+- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``; an LSTM or
+  GRU training on packed CPU input (``lengths=`` or a ``PackedSequence``) runs ``fused``, faster
+  there than torch's packed kernels.
 
 ``layer.backend_used`` and ``layer.backend_reason`` say which one runs and why.
 """
@@ -156,6 +156,8 @@ class _RecurrentLayer(nn.Module):
     def _add_extra_parameters(self, layer: int, suffix: str, factory: dict[str, Any]) -> None:
         """Parameters a variant adds beside torch's (the peephole weights)."""
 
+    _fused_trains_packed_faster = False  # see _packed_runs_native
+
     def _missing_in_torch(self) -> str | None:
         """The option of this configuration torch has no kernel for, or None."""
         return None
@@ -276,12 +278,19 @@ class _RecurrentLayer(nn.Module):
         return PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices), final
 
     def _packed_runs_native(self, data: Tensor) -> bool:
-        """Whether packed rows go through torch's kernel. ``auto`` sends them through the fused
-        op on the CPU: there torch's packed kernels run 1.4–9× slower than its dense ones, while
-        the fused op is as fast on packed rows (benchmarks/results/cpu-auto-2026-11-25.md)."""
+        """Whether packed rows go through torch's kernel. ``auto`` trains on packed CPU input
+        with the fused op where that is faster: torch's packed CPU LSTM and GRU kernels train
+        1.1–3.9× slower than rnnkit's fused ops (``benchmarks/results/cpu-packed-2026-11-25.md``);
+        for inference, and for the Elman RNN, torch's kernels are as fast or faster."""
         if self.backend_used != "native":
             return False
-        return not (self._requested_backend == "auto" and data.device.type == "cpu")
+        fused_is_faster = (
+            self._fused_trains_packed_faster
+            and self._requested_backend == "auto"
+            and data.device.type == "cpu"
+            and torch.is_grad_enabled()
+        )
+        return not fused_is_faster
 
     def _run_stack(self, x: Tensor, batch_sizes: list[int], state: State) -> tuple[Tensor, State]:
         """All layers and directions over packed rows x (N, I): (out (N, D·H), final state)."""
@@ -489,6 +498,8 @@ class LSTM(_RecurrentLayer):
             weight = nn.Parameter(torch.empty(3 * self.hidden_size, **factory))
             self.register_parameter(f"weight_ch_l{layer}{suffix}", weight)
 
+    _fused_trains_packed_faster = True
+
     def _missing_in_torch(self) -> str | None:
         return "peephole=True" if self.peephole else None
 
@@ -584,6 +595,8 @@ class GRU(_RecurrentLayer):
             dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
             dtype=dtype,
         )  # fmt: skip
+
+    _fused_trains_packed_faster = True
 
     def _missing_in_torch(self) -> str | None:
         return None if self.reset_after else "reset_after=False"
