@@ -133,6 +133,12 @@ DENSE_SHAPES = [Shape((7,) * 3, 4, 5), Shape((11,) * 5, 3, 6)]
 RAGGED_SHAPES = [Shape((7, 5, 5, 2), 4, 5), Shape((11, 9, 4, 4, 1), 3, 6)]
 
 
+@pytest.fixture
+def shape_type() -> type[Shape]:
+    """:class:`Shape` itself, for test modules that pick their own sizes."""
+    return Shape
+
+
 @pytest.fixture(params=DENSE_SHAPES + RAGGED_SHAPES, ids=str)
 def shape(request: pytest.FixtureRequest) -> Shape:
     """Each of the dense and the ragged test shapes."""

@@ -3,6 +3,8 @@
 Per cell family: a whole-sequence forward and a hand-written backward over packed rows
 (``*_forward`` / ``*_backward``), an ``autograd.Function`` that only calls them (``*_fused``),
 one differentiable step (``*_cell``) and the plain per-step autograd loop (``*_loop``).
+The fused ops' per-step element-wise work runs in Triton kernels on CUDA when triton imports
+(:mod:`rnnkit.ops.triton`, chosen by ``step_impl``), in torch ops otherwise.
 """
 
 from rnnkit.ops._packed import reverse_index, step_offsets

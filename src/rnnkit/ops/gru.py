@@ -7,13 +7,16 @@ Gate order r, z, n (torch's). r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise,
     reset_after=False (Cho et al. 2014):  n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
     h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
 
-Sequences are packed rows (see :mod:`rnnkit.ops._packed`).
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
+element-wise work of each step runs in torch ops or in Triton kernels (``step_impl``, see
+:mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
+:mod:`rnnkit.ops.triton.gru`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +24,7 @@ from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
+from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 
 
 class GRUCache(NamedTuple):
@@ -59,6 +63,7 @@ def gru_forward(
     batch_sizes: Sequence[int],
     *,
     reset_after: bool = True,
+    step_impl: StepImpl | None = None,
 ) -> tuple[tuple[Tensor, Tensor], GRUCache]:
     """Run a GRU layer over packed sequences.
 
@@ -66,6 +71,7 @@ def gru_forward(
         x: (N, I) packed input rows. h0: (B, H).
         w_ih: (3H, I), w_hh: (3H, H), b_ih, b_hh: (3H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
+        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
     Returns:
         ((out (N, H), h_n (B, H)), cache).
     """
@@ -79,13 +85,11 @@ def gru_forward(
         acts = F.linear(x, w_ih, b_ih + b_hh if b_ih is not None and b_hh is not None else None)
         hidden_part = x.new_empty(N, H)  # r ⊙ h_{t-1}
     out = x.new_empty(N, H)
-    # Per-step views, made once: the loop below does no slicing.
-    rz_s, r_s, z_s = (t.split(sizes) for t in (acts[:, : 2 * H], acts[:, :H], acts[:, H : 2 * H]))
-    n_s, hp_s, h_s = acts[:, 2 * H :].split(sizes), hidden_part.split(sizes), out.split(sizes)
+    step = _forward_steps(step_impl, acts, hidden_part, out, sizes)
     if reset_after:
-        hrz_s, hn_s = hidden_part[:, : 2 * H].split(sizes), hidden_part[:, 2 * H :].split(sizes)
-        w_hh_t = w_hh.t()
+        hp_s, w_hh_t = hidden_part.split(sizes), w_hh.t()
     else:
+        rz_s, n_s = acts[:, : 2 * H].split(sizes), acts[:, 2 * H :].split(sizes)
         w_hrz_t, w_hn_t = w_hh[: 2 * H].t(), w_hh[2 * H :].t()
     h = h0
     for t, size in enumerate(sizes):
@@ -95,12 +99,11 @@ def gru_forward(
                 torch.addmm(b_hh, h_prev, w_hh_t, out=hp_s[t])
             else:
                 torch.mm(h_prev, w_hh_t, out=hp_s[t])
-            rz_s[t].add_(hrz_s[t]).sigmoid_()
-            n = n_s[t].addcmul_(r_s[t], hn_s[t]).tanh_()
+            h = step.reset_after(t, h_prev)
         else:
-            rz_s[t].addmm_(h_prev, w_hrz_t).sigmoid_()
-            n = n_s[t].addmm_(torch.mul(r_s[t], h_prev, out=hp_s[t]), w_hn_t).tanh_()
-        h = torch.sub(h_prev, n, out=h_s[t]).mul_(z_s[t]).add_(n)  # n + z ⊙ (h − n)
+            rz_s[t].addmm_(h_prev, w_hrz_t)
+            n_s[t].addmm_(step.reset_gate(t, h_prev), w_hn_t)  # W_hn (r ⊙ h_{t-1})
+            h = step.update(t, h_prev)
     if reset_after:
         hidden_part = hidden_part[:, 2 * H :]
     cache = GRUCache(
@@ -110,12 +113,18 @@ def gru_forward(
 
 
 def gru_backward(
-    grad_out: Tensor, grad_h_n: Tensor, cache: GRUCache, *, need_input_grad: bool = True
+    grad_out: Tensor,
+    grad_h_n: Tensor,
+    cache: GRUCache,
+    *,
+    need_input_grad: bool = True,
+    step_impl: StepImpl | None = None,
 ) -> GRUGrads:
     """Backpropagation through time for :func:`gru_forward`.
 
     Args:
         grad_out: (N, H), grad_h_n: (B, H) upstream gradients.
+        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
     Returns:
         the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
     """
@@ -123,45 +132,30 @@ def gru_backward(
     w_ih, w_hh, batch_sizes = cache.w_ih, cache.w_hh, cache.batch_sizes
     H = w_hh.shape[1]
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
-    r, z, n = acts.split(H, dim=1)
     h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
-    # Per-step factors of dh that do not depend on the upstream gradient, for all steps at once.
-    d_n = (1 - z) * (1 - n * n)  # dA_n = dh ⊙ d_n
-    d_z = (h_prev - n) * z * (1 - z)  # dA_z = dh ⊙ d_z
     grad_x_acts = torch.empty_like(acts)  # (N, 3H) gradient of the input-side pre-activations
-    dh_carry = grad_h_n.clone()  # (B, H)
-    gout_s, z_s = grad_out.contiguous().split(sizes), z.split(sizes)
-    steps = range(len(sizes) - 1, -1, -1)
-    if cache.reset_after:
-        d_r = d_n * hidden_part * r * (1 - r)  # dA_r = dh ⊙ d_r
-        x_factors = torch.cat([d_r, d_z, d_n], dim=1).view(-1, 3, H)  # (N, 3, H)
-        h_factors = torch.cat([d_r, d_z, d_n * r], dim=1).view(-1, 3, H)  # (N, 3, H)
-        grad_h_acts = torch.empty_like(acts)  # (N, 3H) gradient of W_hh h + b_hh
-        xf_s, hf_s = x_factors.split(sizes), h_factors.split(sizes)
-        gx_s, gh_s = grad_x_acts.view(-1, 3, H).split(sizes), grad_h_acts.split(sizes)
-        gh3_s = grad_h_acts.view(-1, 3, H).split(sizes)
-        for t in steps:
-            dh = (dh_carry[: sizes[t]] if ragged else dh_carry).add_(gout_s[t])  # (b, H)
-            torch.mul(xf_s[t], dh.unsqueeze(1), out=gx_s[t])
-            torch.mul(hf_s[t], dh.unsqueeze(1), out=gh3_s[t])
-            torch.addmm(dh * z_s[t], gh_s[t], w_hh, out=dh)
+    grad_h_acts = torch.empty_like(acts) if cache.reset_after else None  # of W_hh h + b_hh
+    step = _backward_steps(
+        step_impl, grad_out.contiguous(), acts, hidden_part, h_prev, grad_x_acts, grad_h_acts,
+        sizes,
+    )  # fmt: skip
+    dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
+    if grad_h_acts is not None:
+        gh_s = grad_h_acts.split(sizes)
+        for t in reversed(range(len(sizes))):
+            dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
+            step.reset_after(t, dh)
+            dh.addmm_(gh_s[t], w_hh)
         grad_w_hh = grad_h_acts.t() @ h_prev
         grad_b_hh = grad_h_acts.sum(0) if cache.has_bias else None
     else:
-        d_zn = torch.cat([d_z, d_n], dim=1).view(-1, 2, H)  # (N, 2, H)
-        d_r = h_prev * r * (1 - r)  # dA_r = d(r ⊙ h) ⊙ d_r
         w_hrz, w_hn = w_hh[: 2 * H], w_hh[2 * H :]
-        dzn_s, dr_s, r_s = d_zn.split(sizes), d_r.split(sizes), r.split(sizes)
-        grz_s = grad_x_acts[:, : 2 * H].split(sizes)
-        gr_s, gn_s = grad_x_acts[:, :H].split(sizes), grad_x_acts[:, 2 * H :].split(sizes)
-        gzn_s = grad_x_acts[:, H:].view(-1, 2, H).split(sizes)
-        for t in steps:
-            dh = (dh_carry[: sizes[t]] if ragged else dh_carry).add_(gout_s[t])  # (b, H)
-            torch.mul(dzn_s[t], dh.unsqueeze(1), out=gzn_s[t])
-            d_rh = gn_s[t] @ w_hn  # (b, H) gradient of r ⊙ h_{t-1}
-            torch.mul(d_rh, dr_s[t], out=gr_s[t])
-            dh_prev = torch.addcmul(dh * z_s[t], d_rh, r_s[t])
-            torch.addmm(dh_prev, grz_s[t], w_hrz, out=dh)
+        grz_s, gn_s = grad_x_acts[:, : 2 * H].split(sizes), grad_x_acts[:, 2 * H :].split(sizes)
+        for t in reversed(range(len(sizes))):
+            dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
+            step.update(t, dh)
+            step.reset_gate(t, dh, gn_s[t] @ w_hn)  # with the gradient of r ⊙ h_{t-1}
+            dh.addmm_(grz_s[t], w_hrz)
         grad_w_hh = torch.cat(
             [grad_x_acts[:, : 2 * H].t() @ h_prev, grad_x_acts[:, 2 * H :].t() @ hidden_part]
         )
@@ -174,6 +168,163 @@ def gru_backward(
         b_ih=grad_x_acts.sum(0) if cache.has_bias else None,
         b_hh=grad_b_hh,
     )
+
+
+# --- the element-wise work of each step ---------------------------------------------------------
+
+
+class GRUForwardSteps(Protocol):
+    """Each forward step's element-wise work, on the whole-sequence buffers it was built on:
+    ``reset_after`` for the torch variant, ``reset_gate`` then ``update`` around the product
+    W_hn (r ⊙ h_{t-1}) for Cho et al.'s. Each returns a (b, H) view, b = sizes[t]."""
+
+    def reset_after(self, t: int, h_prev: Tensor) -> Tensor:
+        """r, z, n into step t's ``acts`` rows (W_i· x + b_i· there, W_h· h + b_h· in its
+        ``hidden_part`` rows); h_t into ``out``, returned."""
+        ...
+
+    def reset_gate(self, t: int, h_prev: Tensor) -> Tensor:
+        """σ of the r and z pre-activations (recurrent product added) in place; r ⊙ h_{t-1}
+        into the ``hidden_part`` rows, returned."""
+        ...
+
+    def update(self, t: int, h_prev: Tensor) -> Tensor:
+        """tanh of the n pre-activation (W_hn (r ⊙ h) added) in place; h_t into ``out``,
+        returned."""
+        ...
+
+
+class GRUBackwardSteps(Protocol):
+    """Each backward step's element-wise work, on the whole-sequence buffers it was built on.
+    dh (b, H) holds the gradient reaching h_t from step t + 1 and is updated in place."""
+
+    def reset_after(self, t: int, dh: Tensor) -> None:
+        """Step t's rows of ``grad_x_acts`` and ``grad_h_acts``; dh becomes z ⊙ dh_t, the part
+        of the gradient of h_{t-1} outside the product with W_hh."""
+        ...
+
+    def update(self, t: int, dh: Tensor) -> None:
+        """Reset before, first half: dh becomes dh_t (the upstream gradient added); the z and n
+        blocks of the ``grad_x_acts`` rows."""
+        ...
+
+    def reset_gate(self, t: int, dh: Tensor, d_rh: Tensor) -> None:
+        """Reset before, second half, given d_rh (b, H), the gradient of r ⊙ h_{t-1}: the r
+        block of the ``grad_x_acts`` rows; dh becomes z ⊙ dh_t + r ⊙ d_rh."""
+        ...
+
+
+class TorchGRUForward:
+    """:class:`GRUForwardSteps` in torch ops, on per-step views made once."""
+
+    def __init__(
+        self,
+        acts: Tensor,  # (N, 3H) gate pre-activations, turned into r, z, n step by step
+        hidden_part: Tensor,  # (N, 3H) W_hh h + b_hh (reset after) or (N, H) r ⊙ h, written
+        out: Tensor,  # (N, H) h_t, written
+        sizes: list[int],
+    ) -> None:
+        H = out.shape[1]
+        self.rz_s, self.r_s, self.z_s, self.n_s = (
+            t.split(sizes)
+            for t in (acts[:, : 2 * H], acts[:, :H], acts[:, H : 2 * H], acts[:, 2 * H :])
+        )
+        self.hp_s, self.h_s = hidden_part.split(sizes), out.split(sizes)
+        if hidden_part.shape[1] == 3 * H:
+            self.hrz_s = hidden_part[:, : 2 * H].split(sizes)
+            self.hn_s = hidden_part[:, 2 * H :].split(sizes)
+
+    def reset_after(self, t: int, h_prev: Tensor) -> Tensor:
+        self.rz_s[t].add_(self.hrz_s[t]).sigmoid_()
+        n = self.n_s[t].addcmul_(self.r_s[t], self.hn_s[t]).tanh_()
+        return torch.sub(h_prev, n, out=self.h_s[t]).mul_(self.z_s[t]).add_(n)  # n + z(h − n)
+
+    def reset_gate(self, t: int, h_prev: Tensor) -> Tensor:
+        self.rz_s[t].sigmoid_()
+        return torch.mul(self.r_s[t], h_prev, out=self.hp_s[t])
+
+    def update(self, t: int, h_prev: Tensor) -> Tensor:
+        n = self.n_s[t].tanh_()
+        return torch.sub(h_prev, n, out=self.h_s[t]).mul_(self.z_s[t]).add_(n)  # n + z(h − n)
+
+
+class TorchGRUBackward:
+    """:class:`GRUBackwardSteps` in torch ops; the factors of dh that do not depend on the
+    upstream gradient are computed for all steps at once."""
+
+    def __init__(
+        self,
+        grad_out: Tensor,  # (N, H) upstream gradient of every h_t
+        acts: Tensor,  # (N, 3H) r, z, n
+        hidden_part: Tensor,  # (N, H) W_hn h + b_hn (reset after) or r ⊙ h (reset before)
+        h_prev: Tensor,  # (N, H) h_{t-1} of every row
+        grad_x_acts: Tensor,  # (N, 3H) gradient of W_ih x + b_ih, written
+        grad_h_acts: Tensor | None,  # (N, 3H) gradient of W_hh h + b_hh (reset after), written
+        sizes: list[int],
+    ) -> None:
+        H = h_prev.shape[1]
+        r, z, n = acts.split(H, dim=1)
+        d_n = (1 - z) * (1 - n * n)  # dA_n = dh ⊙ d_n
+        d_z = (h_prev - n) * z * (1 - z)  # dA_z = dh ⊙ d_z
+        self.gout_s, self.z_s = grad_out.split(sizes), z.split(sizes)
+        if grad_h_acts is not None:
+            d_r = d_n * hidden_part * r * (1 - r)  # dA_r = dh ⊙ d_r
+            x_factors = torch.cat([d_r, d_z, d_n], dim=1).view(-1, 3, H)  # (N, 3, H)
+            h_factors = torch.cat([d_r, d_z, d_n * r], dim=1).view(-1, 3, H)  # (N, 3, H)
+            self.xf_s, self.hf_s = x_factors.split(sizes), h_factors.split(sizes)
+            self.gx_s = grad_x_acts.view(-1, 3, H).split(sizes)
+            self.gh_s = grad_h_acts.view(-1, 3, H).split(sizes)
+        else:
+            d_zn = torch.cat([d_z, d_n], dim=1).view(-1, 2, H)  # (N, 2, H)
+            d_r = h_prev * r * (1 - r)  # dA_r = d(r ⊙ h) ⊙ d_r
+            self.dzn_s, self.dr_s, self.r_s = d_zn.split(sizes), d_r.split(sizes), r.split(sizes)
+            self.gr_s = grad_x_acts[:, :H].split(sizes)
+            self.gzn_s = grad_x_acts[:, H:].view(-1, 2, H).split(sizes)
+
+    def reset_after(self, t: int, dh: Tensor) -> None:
+        dh.add_(self.gout_s[t])
+        torch.mul(self.xf_s[t], dh.unsqueeze(1), out=self.gx_s[t])
+        torch.mul(self.hf_s[t], dh.unsqueeze(1), out=self.gh_s[t])
+        dh.mul_(self.z_s[t])
+
+    def update(self, t: int, dh: Tensor) -> None:
+        dh.add_(self.gout_s[t])
+        torch.mul(self.dzn_s[t], dh.unsqueeze(1), out=self.gzn_s[t])
+
+    def reset_gate(self, t: int, dh: Tensor, d_rh: Tensor) -> None:
+        torch.mul(d_rh, self.dr_s[t], out=self.gr_s[t])
+        dh.mul_(self.z_s[t]).addcmul_(d_rh, self.r_s[t])
+
+
+def _forward_steps(
+    step_impl: StepImpl | None, acts: Tensor, hidden_part: Tensor, out: Tensor, sizes: list[int]
+) -> GRUForwardSteps:
+    if resolve_step_impl(step_impl, acts) == "triton":
+        from rnnkit.ops.triton.gru import TritonGRUForward
+
+        return TritonGRUForward(acts, hidden_part, out, sizes)
+    return TorchGRUForward(acts, hidden_part, out, sizes)
+
+
+def _backward_steps(
+    step_impl: StepImpl | None,
+    grad_out: Tensor,
+    acts: Tensor,
+    hidden_part: Tensor,
+    h_prev: Tensor,
+    grad_x_acts: Tensor,
+    grad_h_acts: Tensor | None,
+    sizes: list[int],
+) -> GRUBackwardSteps:
+    args = (grad_out, acts, hidden_part, h_prev, grad_x_acts, grad_h_acts, sizes)
+    if resolve_step_impl(step_impl, acts) == "triton":
+        from rnnkit.ops.triton.gru import TritonGRUBackward
+
+        return TritonGRUBackward(*args)
+    return TorchGRUBackward(*args)
+
+
+# --- autograd glue and the per-step twin ----------------------------------------------------------
 
 
 class GRUFunction(torch.autograd.Function):

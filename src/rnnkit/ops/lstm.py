@@ -7,19 +7,23 @@ Gate order i, f, g, o (torch's). With ``a = W_ih x_t + b_ih + W_hh h_{t-1} + b_h
     o = σ(a_o + w_co ⊙ c_t)         h_t = o ⊙ tanh(c_t)
 
 The peephole terms (``w_ch`` = [w_ci; w_cf; w_co], shape (3H,)) are absent for the plain LSTM.
-Sequences are packed rows (see :mod:`rnnkit.ops._packed`).
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
+element-wise work of each step runs in torch ops or in a Triton kernel (``step_impl``, see
+:mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
+:mod:`rnnkit.ops.triton.lstm`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
+from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 
 
 class LSTMCache(NamedTuple):
@@ -62,6 +66,8 @@ def lstm_forward(
     b_hh: Tensor | None,
     w_ch: Tensor | None,
     batch_sizes: Sequence[int],
+    *,
+    step_impl: StepImpl | None = None,
 ) -> tuple[tuple[Tensor, Tensor, Tensor], LSTMCache]:
     """Run an LSTM layer over packed sequences.
 
@@ -69,42 +75,26 @@ def lstm_forward(
         x: (N, I) packed input rows. h0, c0: (B, H) initial state.
         w_ih: (4H, I), w_hh: (4H, H), b_ih, b_hh: (4H,) or None, w_ch: (3H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
+        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
     Returns:
         ((out (N, H), h_n (B, H), c_n (B, H)), cache).
     """
-    H = w_hh.shape[1]
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     acts = (  # (N, 4H): pre-activations, overwritten in place by the activations step by step
         torch.addmm(b_ih + b_hh, x, w_ih.t())
         if b_ih is not None and b_hh is not None
         else x @ w_ih.t()
     )
-    cells = x.new_empty(x.shape[0], H)  # (N, H) c_t
+    cells = x.new_empty(x.shape[0], w_hh.shape[1])  # (N, H) c_t
     tanh_cells = torch.empty_like(cells)  # (N, H) tanh(c_t)
     out = torch.empty_like(cells)  # (N, H) h_t
-    # Per-step views, made once: the loop below does no slicing.
-    a_s, if_s, i_s, f_s = (
-        t.split(sizes) for t in (acts, acts[:, : 2 * H], acts[:, :H], acts[:, H : 2 * H])
-    )
-    g_s, o_s = acts[:, 2 * H : 3 * H].split(sizes), acts[:, 3 * H :].split(sizes)
-    c_s, tc_s, h_s = cells.split(sizes), tanh_cells.split(sizes), out.split(sizes)
-    w_hh_t = w_hh.t()
-    if w_ch is not None:
-        w_cif, w_co = w_ch[: 2 * H].view(2, H), w_ch[2 * H :]
-        peek_s = acts.view(-1, 4, H)[:, :2].split(sizes)  # (b, 2, H): a_i, a_f
+    step = _forward_steps(step_impl, acts, cells, tanh_cells, out, w_ch, sizes)
+    a_s, w_hh_t = acts.split(sizes), w_hh.t()
     h, c = h0, c0
     for t, size in enumerate(sizes):
         h_prev, c_prev = (h[:size], c[:size]) if ragged else (h, c)
-        a_s[t].addmm_(h_prev, w_hh_t)
-        if w_ch is not None:
-            peek_s[t].addcmul_(c_prev.unsqueeze(1), w_cif)
-        if_s[t].sigmoid_()
-        g = g_s[t].tanh_()
-        c = torch.mul(f_s[t], c_prev, out=c_s[t]).addcmul_(i_s[t], g)
-        o = o_s[t]
-        if w_ch is not None:
-            o.addcmul_(c, w_co)
-        h = torch.mul(o.sigmoid_(), torch.tanh(c, out=tc_s[t]), out=h_s[t])
+        a_s[t].addmm_(h_prev, w_hh_t)  # (b, 4H) pre-activations of step t
+        h, c = step(t, c_prev)
     outputs = (out, final_rows(out, batch_sizes), final_rows(cells, batch_sizes))
     cache = LSTMCache(
         x, h0, c0, acts, cells, tanh_cells, out, w_ih, w_hh, w_ch,
@@ -120,47 +110,32 @@ def lstm_backward(
     cache: LSTMCache,
     *,
     need_input_grad: bool = True,
+    step_impl: StepImpl | None = None,
 ) -> LSTMGrads:
     """Backpropagation through time for :func:`lstm_forward`.
 
     Args:
         grad_out: (N, H), grad_h_n, grad_c_n: (B, H) upstream gradients.
+        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
     Returns:
         the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
     """
     x, h0, c0, acts, cells, tanh_cells, out = cache[:7]
     w_ih, w_hh, w_ch, batch_sizes = cache.w_ih, cache.w_hh, cache.w_ch, cache.batch_sizes
     H = w_hh.shape[1]
-    i, f, g, o = acts.split(H, dim=1)  # (N, H) each
-    c_prev = previous_rows(c0, cells, batch_sizes)  # (N, H)
-    # Everything that does not depend on the upstream gradient, for all steps at once:
-    # dA_o = dh ⊙ P,  dc += dh ⊙ K,  (dA_i, dA_f, dA_g) = dc ⊙ M,  dc_{t-1} = dc ⊙ F.
-    d_o = o * (1 - o)
-    P = tanh_cells * d_o
-    K = o * (1 - tanh_cells * tanh_cells)
-    gate_i, gate_f = g * i * (1 - i), c_prev * f * (1 - f)
-    M = torch.cat([gate_i, gate_f, i * (1 - g * g)], dim=1)  # (N, 3H)
-    F = f
-    if w_ch is not None:
-        w_ci, w_cf, w_co = w_ch.split(H)
-        K = K + P * w_co
-        F = f + gate_i * w_ci + gate_f * w_cf
-    grad_acts = torch.empty_like(acts)  # (N, 4H)
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
-    ga_s, go_s = grad_acts.split(sizes), grad_acts[:, 3 * H :].split(sizes)
-    gifg_s = grad_acts[:, : 3 * H].view(-1, 3, H).split(sizes)  # (b, 3, H)
-    gout_s, K_s, P_s, F_s = (t.split(sizes) for t in (grad_out.contiguous(), K, P, F))
-    M_s = M.view(-1, 3, H).split(sizes)
-    dh_carry = grad_h_n.clone()  # (B, H)
-    dc_carry = grad_c_n.clone()
+    c_prev = previous_rows(c0, cells, batch_sizes)  # (N, H)
+    grad_acts = torch.empty_like(acts)  # (N, 4H)
+    step = _backward_steps(
+        step_impl, grad_out.contiguous(), acts, tanh_cells, c_prev, w_ch, grad_acts, sizes
+    )
+    ga_s = grad_acts.split(sizes)
+    dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
+    dc_carry = grad_c_n.clone(memory_format=torch.contiguous_format)
     for t in range(len(sizes) - 1, -1, -1):
         size = sizes[t]
         dh, dc = (dh_carry[:size], dc_carry[:size]) if ragged else (dh_carry, dc_carry)
-        dh.add_(gout_s[t])
-        dc.addcmul_(dh, K_s[t])
-        torch.mul(dh, P_s[t], out=go_s[t])
-        torch.mul(M_s[t], dc.unsqueeze(1), out=gifg_s[t])
-        dc.mul_(F_s[t])
+        step(t, dh, dc)
         torch.mm(ga_s[t], w_hh, out=dh)
     h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
     grad_b = grad_acts.sum(0) if cache.has_bias else None
@@ -180,6 +155,140 @@ def lstm_backward(
         b_hh=grad_b.clone() if grad_b is not None else None,
         w_ch=grad_w_ch,
     )
+
+
+# --- the element-wise work of each step -----------------------------------------------------------
+
+
+class LSTMForwardSteps(Protocol):
+    """Each forward step's element-wise work, on the whole-sequence buffers it was built on."""
+
+    def __call__(self, t: int, c_prev: Tensor) -> tuple[Tensor, Tensor]:
+        """Step ``t``: its ``acts`` rows, pre-activations with the recurrent product added, become
+        the gate activations; c_t, tanh(c_t) and h_t fill their rows. c_prev (b, H) is c_{t-1}.
+        Returns (h_t, c_t), (b, H) views of ``out`` and ``cells``."""
+        ...
+
+
+class LSTMBackwardSteps(Protocol):
+    """Each backward step's element-wise work, on the whole-sequence buffers it was built on."""
+
+    def __call__(self, t: int, dh: Tensor, dc: Tensor) -> None:
+        """Step ``t``: fills its ``grad_acts`` rows from dh, the gradient reaching h_t from step
+        t + 1 (read, then free to overwrite), and dc, the one reaching c_t; dc becomes the
+        gradient of c_{t-1}. Both (b, H), b = sizes[t]."""
+        ...
+
+
+class TorchLSTMForward:
+    """:class:`LSTMForwardSteps` in torch ops, on per-step views made once."""
+
+    def __init__(
+        self,
+        acts: Tensor,  # (N, 4H) gate pre-activations, turned into activations step by step
+        cells: Tensor,  # (N, H) c_t, written
+        tanh_cells: Tensor,  # (N, H) tanh(c_t), written
+        out: Tensor,  # (N, H) h_t, written
+        w_ch: Tensor | None,  # (3H,) peephole weights
+        sizes: list[int],
+    ) -> None:
+        H = cells.shape[1]
+        gates = (acts[:, k * H : (k + 1) * H] for k in range(4))
+        self.i_s, self.f_s, self.g_s, self.o_s = (t.split(sizes) for t in gates)
+        self.if_s = acts[:, : 2 * H].split(sizes)  # i and f: one sigmoid
+        self.c_s, self.tc_s, self.h_s = (t.split(sizes) for t in (cells, tanh_cells, out))
+        self.w_ch = w_ch
+        if w_ch is not None:
+            self.w_cif, self.w_co = w_ch[: 2 * H].view(2, H), w_ch[2 * H :]
+            self.peek_s = acts.view(-1, 4, H)[:, :2].split(sizes)  # (b, 2, H): a_i, a_f
+
+    def __call__(self, t: int, c_prev: Tensor) -> tuple[Tensor, Tensor]:
+        if self.w_ch is not None:
+            self.peek_s[t].addcmul_(c_prev.unsqueeze(1), self.w_cif)
+        self.if_s[t].sigmoid_()
+        g = self.g_s[t].tanh_()
+        c = torch.mul(self.f_s[t], c_prev, out=self.c_s[t]).addcmul_(self.i_s[t], g)
+        o = self.o_s[t]
+        if self.w_ch is not None:
+            o.addcmul_(c, self.w_co)
+        h = torch.mul(o.sigmoid_(), torch.tanh(c, out=self.tc_s[t]), out=self.h_s[t])
+        return h, c
+
+
+class TorchLSTMBackward:
+    """:class:`LSTMBackwardSteps` in torch ops; what does not depend on the upstream gradient is
+    computed for all steps at once: dA_o = dh ⊙ P, dc += dh ⊙ K, (dA_i, dA_f, dA_g) = dc ⊙ M,
+    dc_{t-1} = dc ⊙ F."""
+
+    def __init__(
+        self,
+        grad_out: Tensor,  # (N, H) upstream gradient of every h_t
+        acts: Tensor,  # (N, 4H) i, f, g, o
+        tanh_cells: Tensor,  # (N, H)
+        c_prev: Tensor,  # (N, H) c_{t-1} of every row
+        w_ch: Tensor | None,  # (3H,)
+        grad_acts: Tensor,  # (N, 4H) gradient of the gate pre-activations, written
+        sizes: list[int],
+    ) -> None:
+        H = tanh_cells.shape[1]
+        i, f, g, o = acts.split(H, dim=1)  # (N, H) each
+        d_o = o * (1 - o)
+        P = tanh_cells * d_o
+        K = o * (1 - tanh_cells * tanh_cells)
+        gate_i, gate_f = g * i * (1 - i), c_prev * f * (1 - f)
+        M = torch.cat([gate_i, gate_f, i * (1 - g * g)], dim=1)  # (N, 3H)
+        F = f
+        if w_ch is not None:
+            w_ci, w_cf, w_co = w_ch.split(H)
+            K = K + P * w_co
+            F = f + gate_i * w_ci + gate_f * w_cf
+        self.go_s = grad_acts[:, 3 * H :].split(sizes)
+        self.gifg_s = grad_acts[:, : 3 * H].view(-1, 3, H).split(sizes)  # (b, 3, H)
+        self.gout_s, self.K_s, self.P_s, self.F_s = (t.split(sizes) for t in (grad_out, K, P, F))
+        self.M_s = M.view(-1, 3, H).split(sizes)
+
+    def __call__(self, t: int, dh: Tensor, dc: Tensor) -> None:
+        dh.add_(self.gout_s[t])
+        dc.addcmul_(dh, self.K_s[t])
+        torch.mul(dh, self.P_s[t], out=self.go_s[t])
+        torch.mul(self.M_s[t], dc.unsqueeze(1), out=self.gifg_s[t])
+        dc.mul_(self.F_s[t])
+
+
+def _forward_steps(
+    step_impl: StepImpl | None,
+    acts: Tensor,
+    cells: Tensor,
+    tanh_cells: Tensor,
+    out: Tensor,
+    w_ch: Tensor | None,
+    sizes: list[int],
+) -> LSTMForwardSteps:
+    if resolve_step_impl(step_impl, acts) == "triton":
+        from rnnkit.ops.triton.lstm import TritonLSTMForward
+
+        return TritonLSTMForward(acts, cells, tanh_cells, out, w_ch, sizes)
+    return TorchLSTMForward(acts, cells, tanh_cells, out, w_ch, sizes)
+
+
+def _backward_steps(
+    step_impl: StepImpl | None,
+    grad_out: Tensor,
+    acts: Tensor,
+    tanh_cells: Tensor,
+    c_prev: Tensor,
+    w_ch: Tensor | None,
+    grad_acts: Tensor,
+    sizes: list[int],
+) -> LSTMBackwardSteps:
+    if resolve_step_impl(step_impl, acts) == "triton":
+        from rnnkit.ops.triton.lstm import TritonLSTMBackward
+
+        return TritonLSTMBackward(grad_out, acts, tanh_cells, c_prev, w_ch, grad_acts, sizes)
+    return TorchLSTMBackward(grad_out, acts, tanh_cells, c_prev, w_ch, grad_acts, sizes)
+
+
+# --- autograd glue and the per-step twin ----------------------------------------------------------
 
 
 class LSTMFunction(torch.autograd.Function):

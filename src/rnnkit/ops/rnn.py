@@ -2,13 +2,16 @@
 
     h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),   f = tanh or relu
 
-Sequences are packed rows (see :mod:`rnnkit.ops._packed`).
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
+element-wise work of each step runs in torch ops or in a Triton kernel (``step_impl``, see
+:mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
+:mod:`rnnkit.ops.triton.rnn`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +19,7 @@ from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
+from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -54,6 +58,7 @@ def rnn_forward(
     batch_sizes: Sequence[int],
     *,
     nonlinearity: str = "tanh",
+    step_impl: StepImpl | None = None,
 ) -> tuple[tuple[Tensor, Tensor], RNNCache]:
     """Run an Elman RNN layer over packed sequences.
 
@@ -61,41 +66,52 @@ def rnn_forward(
         x: (N, I) packed input rows. h0: (B, H).
         w_ih: (H, I), w_hh: (H, H), b_ih, b_hh: (H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
+        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
     Returns:
         ((out (N, H), h_n (B, H)), cache).
     """
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     bias = b_ih + b_hh if b_ih is not None and b_hh is not None else None
     out = F.linear(x, w_ih, bias)  # (N, H): pre-activations, turned into h_t step by step
-    w_hh_t = w_hh.t()
+    step = _forward_steps(step_impl, out, sizes, nonlinearity)
+    a_s, w_hh_t = out.split(sizes), w_hh.t()
     h = h0
-    for a, size in zip(out.split(sizes), sizes, strict=True):
-        a.addmm_(h[:size] if ragged else h, w_hh_t)  # (b, H)
-        h = a.tanh_() if nonlinearity == "tanh" else a.relu_()
+    for t, size in enumerate(sizes):
+        a_s[t].addmm_(h[:size] if ragged else h, w_hh_t)  # (b, H)
+        h = step(t)
     cache = RNNCache(x, h0, out, w_ih, w_hh, bias is not None, nonlinearity, tuple(batch_sizes))
     return (out, final_rows(out, batch_sizes)), cache
 
 
 def rnn_backward(
-    grad_out: Tensor, grad_h_n: Tensor, cache: RNNCache, *, need_input_grad: bool = True
+    grad_out: Tensor,
+    grad_h_n: Tensor,
+    cache: RNNCache,
+    *,
+    need_input_grad: bool = True,
+    step_impl: StepImpl | None = None,
 ) -> RNNGrads:
     """Backpropagation through time for :func:`rnn_forward`.
 
     Args:
         grad_out: (N, H), grad_h_n: (B, H) upstream gradients.
+        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
     Returns:
         the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
     """
     x, h0, out, w_ih, w_hh = cache[:5]
     batch_sizes = cache.batch_sizes
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
-    slope = 1 - out * out if cache.nonlinearity == "tanh" else (out > 0).to(out.dtype)  # f'(a)
     grad_acts = torch.empty_like(out)  # (N, H)
-    dh_carry = grad_h_n.clone()  # (B, H)
-    gout_s, slope_s, ga_s = (t.split(sizes) for t in (grad_out.contiguous(), slope, grad_acts))
+    step = _backward_steps(
+        step_impl, grad_out.contiguous(), out, grad_acts, sizes, cache.nonlinearity
+    )
+    ga_s = grad_acts.split(sizes)
+    dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     for t in range(len(sizes) - 1, -1, -1):
-        dh = (dh_carry[: sizes[t]] if ragged else dh_carry).add_(gout_s[t])  # (b, H)
-        torch.mm(torch.mul(dh, slope_s[t], out=ga_s[t]), w_hh, out=dh)
+        dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
+        step(t, dh)
+        torch.mm(ga_s[t], w_hh, out=dh)
     grad_b = grad_acts.sum(0) if cache.has_bias else None
     return RNNGrads(
         x=grad_acts @ w_ih if need_input_grad else None,
@@ -105,6 +121,86 @@ def rnn_backward(
         b_ih=grad_b,
         b_hh=grad_b.clone() if grad_b is not None else None,
     )
+
+
+# --- the element-wise work of each step ---------------------------------------------------------
+
+
+class RNNForwardSteps(Protocol):
+    """Each forward step's element-wise work, on the whole-sequence buffer it was built on."""
+
+    def __call__(self, t: int) -> Tensor:
+        """Step t's ``out`` rows, pre-activations with the recurrent product added, become h_t
+        in place; returns them, (b, H)."""
+        ...
+
+
+class RNNBackwardSteps(Protocol):
+    """Each backward step's element-wise work, on the whole-sequence buffers it was built on."""
+
+    def __call__(self, t: int, dh: Tensor) -> None:
+        """Step t's ``grad_acts`` rows from dh (b, H), the gradient reaching h_t from step t + 1
+        (read, then free to overwrite)."""
+        ...
+
+
+class TorchRNNForward:
+    """:class:`RNNForwardSteps` in torch ops."""
+
+    def __init__(self, out: Tensor, sizes: list[int], nonlinearity: str) -> None:
+        self.a_s: tuple[Tensor, ...] = out.split(sizes)
+        self.tanh = nonlinearity == "tanh"
+
+    def __call__(self, t: int) -> Tensor:
+        return self.a_s[t].tanh_() if self.tanh else self.a_s[t].relu_()
+
+
+class TorchRNNBackward:
+    """:class:`RNNBackwardSteps` in torch ops, with f'(a) computed for all steps at once."""
+
+    def __init__(
+        self,
+        grad_out: Tensor,  # (N, H) upstream gradient of every h_t
+        out: Tensor,  # (N, H) h_t
+        grad_acts: Tensor,  # (N, H) gradient of the pre-activations, written
+        sizes: list[int],
+        nonlinearity: str,
+    ) -> None:
+        slope = 1 - out * out if nonlinearity == "tanh" else (out > 0).to(out.dtype)  # f'(a)
+        self.gout_s, self.slope_s, self.ga_s = (
+            t.split(sizes) for t in (grad_out, slope, grad_acts)
+        )
+
+    def __call__(self, t: int, dh: Tensor) -> None:
+        torch.mul(dh.add_(self.gout_s[t]), self.slope_s[t], out=self.ga_s[t])
+
+
+def _forward_steps(
+    step_impl: StepImpl | None, out: Tensor, sizes: list[int], nonlinearity: str
+) -> RNNForwardSteps:
+    if resolve_step_impl(step_impl, out) == "triton":
+        from rnnkit.ops.triton.rnn import TritonRNNForward
+
+        return TritonRNNForward(out, sizes, nonlinearity)
+    return TorchRNNForward(out, sizes, nonlinearity)
+
+
+def _backward_steps(
+    step_impl: StepImpl | None,
+    grad_out: Tensor,
+    out: Tensor,
+    grad_acts: Tensor,
+    sizes: list[int],
+    nonlinearity: str,
+) -> RNNBackwardSteps:
+    if resolve_step_impl(step_impl, out) == "triton":
+        from rnnkit.ops.triton.rnn import TritonRNNBackward
+
+        return TritonRNNBackward(grad_out, out, grad_acts, sizes, nonlinearity)
+    return TorchRNNBackward(grad_out, out, grad_acts, sizes, nonlinearity)
+
+
+# --- autograd glue and the per-step twin ----------------------------------------------------------
 
 
 class RNNFunction(torch.autograd.Function):
