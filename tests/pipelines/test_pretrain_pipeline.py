@@ -81,3 +81,33 @@ def test_without_a_validation_split_both_stages_keep_their_last_epoch(
     history = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2] and "val_accuracy" not in history[0]
     assert (tmp_path / "r" / "pretrain" / "model.safetensors").is_file()
+
+
+def test_a_run_can_start_from_another_runs_pretrained_encoder(toy_csv: str, tmp_path: Path) -> None:
+    source = {**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}
+    train(resolve(source, PRETRAIN), tmp_path / "lm", progress=False)
+    tuned = {**source, "lr": 1e-12, "pretrain": {"lm_from": str(tmp_path / "lm")}}
+    run = train(resolve(tuned), tmp_path / "tuned", progress=False)
+    lm = load_file(tmp_path / "lm" / "pretrain" / "model.safetensors")
+    got = run.model.state_dict()
+    for name in ("embedding.weight", "recurrent.weight_hh_l0", "recurrent.bias_ih_l0_reverse"):
+        torch.testing.assert_close(got[name], lm[name], atol=1e-6, rtol=0)
+    assert (tmp_path / "tuned" / "vocab.json").read_text() == (
+        tmp_path / "lm" / "vocab.json"
+    ).read_text()
+
+
+def test_lm_from_errors_are_one_clear_line(toy_csv: str, tmp_path: Path) -> None:
+    source = {**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}
+    train(resolve(source), tmp_path / "plain", progress=False)
+    with pytest.raises(ValueError, match="lm_epochs must be 0"):
+        resolve({"pretrain": {"lm_from": "x", "lm_epochs": 1}})
+    with pytest.raises(ValueError, match=r"pretrain/model\.safetensors is missing"):
+        train(resolve({**source, "lm_from": str(tmp_path / "plain")}), tmp_path / "a",
+              progress=False)  # fmt: skip
+    train(resolve(source, PRETRAIN), tmp_path / "lm", progress=False)
+    wider = {**source, "hidden_size": 24, "lm_from": str(tmp_path / "lm")}
+    with pytest.raises(ValueError, match="does not fit this model's shape") as caught:
+        train(resolve(wider), tmp_path / "b", progress=False)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-written

@@ -24,7 +24,7 @@ import rnnkit
 from rnnkit._io import atomic_write_text
 from rnnkit.datasets import ClassificationData
 from rnnkit.pipelines.pretrain import FOLDER as PRETRAIN_FOLDER
-from rnnkit.pipelines.pretrain import pretrain_encoder
+from rnnkit.pipelines.pretrain import load_pretrained_encoder, pretrain_encoder
 from rnnkit.pipelines.quantize import quantize_classifier
 from rnnkit.pipelines.runconfig import SECTIONS, ClassifyConfig, resolve
 from rnnkit.pipelines.text_data import (
@@ -184,7 +184,16 @@ def train(
     config = replace(config, trainer=replace(config.trainer, progress=progress))
     seed_everything(config.trainer.seed)
     data = load_dataset(config.data, seed=config.trainer.seed)
-    vocab = Vocab.load(folder / "vocab.json") if resume else build_vocab(data.train, config.data)
+    lm_from = config.pretrain.lm_from
+    if resume:
+        vocab = Vocab.load(folder / "vocab.json")
+    elif lm_from is not None:  # the pretrained embedding's rows are that run's vocabulary
+        vocab = Vocab.load(Path(lm_from) / "vocab.json")
+    else:
+        vocab = build_vocab(data.train, config.data)
+    model = _new_model(config, vocab, data.labels)
+    if lm_from is not None and not (folder / CHECKPOINT).is_file():
+        load_pretrained_encoder(model, lm_from)  # before anything is written: it may not fit
     folder.mkdir(parents=True, exist_ok=True)
     if not resume:
         vocab.save(folder / "vocab.json")
@@ -192,7 +201,6 @@ def train(
             folder / "config.json",
             json.dumps({**config.to_dict(), "labels": data.labels}, indent=1) + "\n",
         )
-    model = _new_model(config, vocab, data.labels)
     pad = special_index(vocab, "pad")
     seed = config.trainer.seed
     train_split = encode_split(data.train, vocab, data.labels, config.data)

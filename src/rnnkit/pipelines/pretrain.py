@@ -9,8 +9,8 @@ from pathlib import Path
 from rnnkit.pipelines.text_data import EncodedSplit, batches
 from rnnkit.tasks.classify import TextClassifier
 from rnnkit.tasks.encoder_lm import EncoderLM
-from rnnkit.training import Trainer, TrainerConfig
-from rnnkit.training.checkpoint import CHECKPOINT
+from rnnkit.training import Trainer, TrainerConfig, load_weights
+from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS
 
 FOLDER = "pretrain"  # inside the run directory: the LM's own weights, checkpoint and metrics
 
@@ -23,8 +23,13 @@ class PretrainConfig:
     lm_lr: float = 2e-3  # peak learning rate of the pretraining (one-cycle, 10% warm-up)
     lm_len: int = 200  # tokens per pretraining segment (texts are cut into such segments)
     lm_batch_size: int = 32  # segments per pretraining batch
+    lm_from: str | None = None  # a run to take the pretrained encoder and vocabulary from
 
     def __post_init__(self) -> None:
+        if self.lm_from is not None and self.lm_epochs:
+            raise ValueError(
+                "pretrain: lm_from starts from another run's pretraining; lm_epochs must be 0"
+            )
         if self.lm_epochs < 0:
             raise ValueError(f"pretrain: lm_epochs must be ≥ 0, got {self.lm_epochs}")
         if self.lm_len < 2:
@@ -81,3 +86,17 @@ def pretrain_encoder(
     )
     fit = Trainer(lm, lm_trainer, run_dir=folder)
     return fit.fit(train_batches, val_batches, resume=(folder / CHECKPOINT).is_file())
+
+
+def load_pretrained_encoder(model: TextClassifier, run_dir: str | Path) -> None:
+    """Start ``model``'s embedding and recurrent layer from the language model another run
+    pretrained (``run_dir/pretrain``); ``model`` must have that run's vocabulary and shape."""
+    path = Path(run_dir) / FOLDER / WEIGHTS
+    if not path.is_file():
+        raise ValueError(f"lm_from: {path} is missing (runs trained with lm_epochs > 0 have it)")
+    lm = EncoderLM(model.embedding, model.recurrent, dropout=model.config.dropout)
+    try:
+        load_weights(lm, path)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValueError(f"lm_from: {path} does not fit this model's shape ({first})") from None
