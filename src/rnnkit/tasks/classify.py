@@ -39,6 +39,9 @@ class ClassifierConfig:
     bidirectional: bool = True  # read the text both ways
     pooling: str = "maxmean"  # last | max | mean | maxmean | attention
     dropout: float = 0.5  # on the embeddings and before the output layer
+    word_dropout: float = (
+        0.0  # share of token occurrences whose whole vector is dropped in training
+    )
     layer_dropout: float = 0.0  # between stacked recurrent layers
     peephole: bool = False  # LSTM only: peephole connections
     reset_after: bool = True  # GRU only: torch's GRU (True) or Cho et al.'s (False)
@@ -53,8 +56,9 @@ class ClassifierConfig:
             raise ValueError(
                 f"classify: pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}"
             )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"classify: dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"classify: {name} must be in [0, 1), got {getattr(self, name)}")
         if self.chunk_len is not None:
             if self.chunk_len < 1:
                 raise ValueError(f"classify: chunk_len must be ≥ 1 or None, got {self.chunk_len}")
@@ -112,6 +116,9 @@ class TextClassifier(TaskModel):
     def logits(self, batch: TextBatch) -> Tensor:
         """Class scores (B, C)."""
         embedded = self.dropout(self.embedding(batch.ids))  # (B, T, E)
+        if self.training and self.config.word_dropout > 0:  # whole vectors (Gal & Ghahramani)
+            keep = embedded.new_ones((*embedded.shape[:2], 1))  # (B, T, 1)
+            embedded = embedded * F.dropout(keep, self.config.word_dropout)
         if self.config.chunk_len is not None:
             outputs = read_in_chunks(self.recurrent, embedded, batch.lengths, self.config.chunk_len)
             return self._classify(outputs, batch.lengths, last=outputs[:, 0])
