@@ -238,8 +238,7 @@ def run_quantize(args: argparse.Namespace) -> int:
     for name, seconds in result["seconds"].items():
         lines.append(f"{name:<16}{100 * result['accuracy'][name]:>9.2f}%{seconds:>10.3f}")
     lines.append(
-        f"\nint8: {result['speedup_vs_float32']:.2f}× the speed of float32 "
-        f"({result['speedup_vs_fastest_float32']:.2f}× the fastest float32), accuracy "
+        f"\nint8: {result['speedup']:.2f}× the speed of float32, accuracy "
         f"{result['accuracy_change_points']:+.2f} points on {result['examples']} "
         f"{args.split} examples, threads: {result['threads']}; {args.run_dir / 'int8.json'}"
     )
