@@ -162,8 +162,9 @@ class ClassifyRun:
         return result
 
     def train_seconds(self) -> float:
-        """Wall time of all epochs, from ``metrics.jsonl``."""
-        return sum(entry.get("seconds", 0.0) for entry in read_metrics(self.path))
+        """Wall time of all epochs, language-model pretraining included, from the metrics."""
+        epochs = read_metrics(self.path) + read_metrics(self.path / PRETRAIN_FOLDER)
+        return sum(entry.get("seconds", 0.0) for entry in epochs)
 
 
 def train(

@@ -11,8 +11,7 @@ import copy
 import json
 import statistics
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -20,6 +19,9 @@ from rnnkit._io import atomic_write_text
 from rnnkit.nn.quantized import Int8Recurrent, int8_linear
 from rnnkit.pipelines.text_data import batches, encode_split, load_dataset, special_index
 from rnnkit.tasks.classify import TextBatch, TextClassifier
+
+if TYPE_CHECKING:  # classify imports this module for ClassifyRun.load(int8=True)
+    from rnnkit.pipelines.classify import ClassifyRun
 
 REPORT = "int8.json"
 
@@ -42,9 +44,9 @@ def _time_inference(model: TextClassifier, loader: list[TextBatch]) -> float:
     return time.perf_counter() - started
 
 
-def quantize_run(run: Any, *, split: str = "test", repeats: int = 3) -> dict[str, Any]:
-    """Accuracy and inference time of the float and the int8 model of ``run`` (a loaded
-    :class:`~rnnkit.pipelines.classify.ClassifyRun`) on ``split``; writes ``int8.json``."""
+def quantize_run(run: ClassifyRun, *, split: str = "test", repeats: int = 3) -> dict[str, Any]:
+    """Accuracy and inference time of the float and the int8 model of ``run`` on ``split``;
+    writes ``int8.json`` into the run directory."""
     if repeats < 1:
         raise ValueError(f"quantize: repeats must be ≥ 1, got {repeats}")
     float_model: TextClassifier = run.model.cpu().eval()
@@ -71,5 +73,5 @@ def quantize_run(run: Any, *, split: str = "test", repeats: int = 3) -> dict[str
         "repeats": repeats,
         "engine": torch.backends.quantized.engine,
     }
-    atomic_write_text(Path(run.path) / REPORT, json.dumps(result, indent=1) + "\n")
+    atomic_write_text(run.path / REPORT, json.dumps(result, indent=1) + "\n")
     return result
