@@ -22,7 +22,7 @@ def cpu_model() -> str:
 
 def device_description(device: str) -> str:
     """One line naming the device, e.g. "NVIDIA H100 80GB HBM3 (sm_90), CUDA 12.4, cuDNN 90100"
-    or "cpu 2-core (AMD EPYC), 1 torch threads"."""
+    or "cpu 2-core (AMD EPYC), torch threads: 1"."""
     if device == "cuda":
         major, minor = torch.cuda.get_device_capability()
         cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
@@ -30,7 +30,7 @@ def device_description(device: str) -> str:
             f"{torch.cuda.get_device_name()} (sm_{major}{minor}), CUDA {torch.version.cuda}, "
             f"cuDNN {cudnn}"
         )
-    return f"cpu {os.cpu_count()}-core ({cpu_model()}), {torch.get_num_threads()} torch threads"
+    return f"cpu {os.cpu_count()}-core ({cpu_model()}), torch threads: {torch.get_num_threads()}"
 
 
 def device_slug(device: str) -> str:
