@@ -111,3 +111,12 @@ def test_lm_from_errors_are_one_clear_line(toy_csv: str, tmp_path: Path) -> None
         train(resolve(wider), tmp_path / "b", progress=False)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-written
+
+
+def test_an_encoder_that_cannot_be_pretrained_is_refused_before_anything_is_written(
+    toy_csv: str, tmp_path: Path
+) -> None:
+    stacked = {**SMALL, "dataset": toy_csv, "num_layers": 2, "bidirectional": True}
+    with pytest.raises(ValueError, match="bidirectional encoder must have 1 layer"):
+        train(resolve(stacked, PRETRAIN), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

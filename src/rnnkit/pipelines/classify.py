@@ -36,6 +36,7 @@ from rnnkit.pipelines.text_data import (
     special_index,
 )
 from rnnkit.tasks.classify import TextClassifier
+from rnnkit.tasks.encoder_lm import check_encoder
 from rnnkit.text import Vocab
 from rnnkit.training import Trainer, load_weights, seed_everything
 from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS
@@ -193,6 +194,8 @@ def train(
     else:
         vocab = build_vocab(data.train, config.data)
     model = _new_model(config, vocab, data.labels)
+    if config.pretrain.lm_epochs:
+        check_encoder(model.recurrent)  # before anything is written
     if lm_from is not None and not (folder / CHECKPOINT).is_file():
         load_pretrained_encoder(model, lm_from)  # before anything is written: it may not fit
     folder.mkdir(parents=True, exist_ok=True)

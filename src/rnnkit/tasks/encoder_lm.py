@@ -16,6 +16,17 @@ from rnnkit.tasks.classify import TextBatch
 HEAD_CUTOFFS = (2000, 10000)  # adaptive-softmax clusters: the 2,000 most frequent words, then more
 
 
+def check_encoder(recurrent: RNN | LSTM | GRU) -> None:
+    """One clear error if ``recurrent`` cannot be pretrained as a language model."""
+    if recurrent.bidirectional and recurrent.num_layers > 1:
+        raise ValueError(
+            "EncoderLM: a bidirectional encoder must have 1 layer (above it, each direction "
+            f"would see the token it predicts), got num_layers={recurrent.num_layers}"
+        )
+    if not recurrent.batch_first:
+        raise ValueError("EncoderLM: the recurrent layer must be batch_first")
+
+
 class EncoderLM(TaskModel):
     """An embedding and a recurrent layer trained to predict each next (and previous) token.
 
@@ -36,13 +47,7 @@ class EncoderLM(TaskModel):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if recurrent.bidirectional and recurrent.num_layers > 1:
-            raise ValueError(
-                "EncoderLM: a bidirectional encoder must have 1 layer (above it, each direction "
-                f"would see the token it predicts), got num_layers={recurrent.num_layers}"
-            )
-        if not recurrent.batch_first:
-            raise ValueError("EncoderLM: the recurrent layer must be batch_first")
+        check_encoder(recurrent)
         vocab_size = embedding.num_embeddings
         self.embedding, self.recurrent = embedding, recurrent
         self.dropout = nn.Dropout(dropout)
