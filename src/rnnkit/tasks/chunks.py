@@ -3,8 +3,8 @@
 A text of T tokens becomes ⌈T / c⌉ chunks of at most c tokens that the recurrent layer reads as
 one large batch; their outputs go back to their places in the text, so pooling over the text
 sees one output per token. Chunks carry no state between them: each output sees at most c
-tokens of context. In exchange, the recurrence runs c steps instead of T and every step is a
-large matrix product — on a CPU, several times faster per token for long texts.
+tokens of context; in exchange the recurrence runs c steps instead of T, over a batch about
+T / c times larger.
 """
 
 from __future__ import annotations
