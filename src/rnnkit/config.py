@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import io
 import sys
 import textwrap
+import tokenize
 import types
 import typing
 from collections.abc import Mapping
@@ -29,15 +31,21 @@ ConfigT = TypeVar("ConfigT")
 
 
 def field_help(cls: type) -> dict[str, str]:
-    """The trailing comment of each field of dataclass ``cls``, by field name."""
+    """The comment of each field of dataclass ``cls``, by field name: the first comment on the
+    lines of the field's assignment (a formatter may spread one field over several lines)."""
     source = textwrap.dedent(inspect.getsource(cls))
-    lines = source.splitlines()
+    comments: dict[int, str] = {}  # line number -> comment text
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            comments.setdefault(token.start[0], token.string.lstrip("#").strip())
     found: dict[str, str] = {}
     for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            line = lines[node.lineno - 1]
-            if "#" in line:
-                found[node.target.id] = line.split("#", 1)[1].strip()
+            last = node.end_lineno or node.lineno
+            lines = range(node.lineno, last + 1)
+            text = next((comments[n] for n in lines if n in comments), None)
+            if text is not None:
+                found[node.target.id] = text
     return found
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from rnnkit.cli.main import main
+from rnnkit.config import field_help
+from rnnkit.pipelines.runconfig import SECTIONS
 
 SMALL = ["--embedding-dim", "8", "--hidden-size", "8", "--min-freq", "1", "--epochs", "1"]
 
@@ -143,3 +146,23 @@ def test_compare_prints_one_table(
     text = capsys.readouterr().out
     assert "rnn" in text and "gru" in text and "test acc" in text
     assert (out / "compare.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["train", "classify"], ["compare", "classify"], ["evaluate"], ["predict"], ["quantize"]],
+)
+def test_help_prints_and_every_config_flag_has_help(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    if command[-1] == "classify":
+        for cls in SECTIONS.values():
+            helps = field_help(cls)
+            for f in dataclasses.fields(cls):
+                if f.name != "progress":
+                    assert f.name in helps, f"{cls.__name__}.{f.name} has no help comment"
+                    assert "--" + f.name.replace("_", "-") in out

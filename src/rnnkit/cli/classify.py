@@ -46,7 +46,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 continue
             flag = "--" + f.name.replace("_", "-")
             default = f.default if f.default is not dataclasses.MISSING else None
-            text = f"{helps.get(f.name, '')} (default: {default})"
+            text = f"{helps.get(f.name, '')} (default: {default})".replace("%", "%%")  # argparse
             if kinds[f.name] is bool:
                 group.add_argument(
                     flag,

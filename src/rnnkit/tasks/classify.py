@@ -39,9 +39,7 @@ class ClassifierConfig:
     bidirectional: bool = True  # read the text both ways
     pooling: str = "maxmean"  # last | max | mean | maxmean | attention
     dropout: float = 0.5  # on the embeddings and before the output layer
-    word_dropout: float = (
-        0.0  # share of token occurrences whose whole vector is dropped in training
-    )
+    word_dropout: float = 0.0  # share of tokens whose whole vector is dropped in training
     layer_dropout: float = 0.0  # between stacked recurrent layers
     peephole: bool = False  # LSTM only: peephole connections
     reset_after: bool = True  # GRU only: torch's GRU (True) or Cho et al.'s (False)
