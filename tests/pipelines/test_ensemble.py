@@ -10,7 +10,7 @@ import pytest
 
 from rnnkit.cli.main import main
 from rnnkit.pipelines.classify import ClassifyRun, train
-from rnnkit.pipelines.ensemble import evaluate_ensemble, probabilities
+from rnnkit.pipelines.ensemble import evaluate_ensemble
 from rnnkit.pipelines.runconfig import resolve
 from rnnkit.pipelines.text_data import load_dataset
 
@@ -33,11 +33,12 @@ def test_the_ensemble_scores_the_mean_of_the_members_probabilities(
     runs = [ClassifyRun.load(path) for path in two_runs]
     result = evaluate_ensemble(runs, "test", tmp_path / "ens")
     examples = load_dataset(runs[0].config.data, seed=0).test
-    mean = (probabilities(runs[0], examples) + probabilities(runs[1], examples)) / 2
+    texts = [e.text for e in examples]
+    mean = (runs[0].probabilities(texts) + runs[1].probabilities(texts)) / 2
     truth = np.array([runs[0].labels.index(e.label) for e in examples])
     assert result["accuracy"] == pytest.approx(float((mean.argmax(1) == truth).mean()))
     single = runs[0].predict([examples[0].text])[0]["probabilities"]
-    assert probabilities(runs[0], examples[:1])[0] == pytest.approx(list(single.values()))
+    assert runs[0].probabilities(texts[:1])[0] == pytest.approx(list(single.values()))
     saved = json.loads((tmp_path / "ens" / "eval-test.json").read_text())
     assert saved["members"] == [str(p) for p in two_runs]
     assert (tmp_path / "ens" / "confusion-test.png").is_file()

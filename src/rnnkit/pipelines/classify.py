@@ -18,11 +18,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 
 import rnnkit
 from rnnkit._io import atomic_write_text
-from rnnkit.datasets import ClassificationData
+from rnnkit.datasets import ClassificationData, Example
+from rnnkit.metrics import ClassificationReport
 from rnnkit.pipelines.pretrain import FOLDER as PRETRAIN_FOLDER
 from rnnkit.pipelines.pretrain import load_pretrained_encoder, pretrain_encoder
 from rnnkit.pipelines.quantize import quantize_classifier
@@ -35,7 +38,7 @@ from rnnkit.pipelines.text_data import (
     load_dataset,
     special_index,
 )
-from rnnkit.tasks.classify import TextClassifier
+from rnnkit.tasks.classify import TextBatch, TextClassifier
 from rnnkit.tasks.encoder_lm import check_encoder
 from rnnkit.text import Vocab
 from rnnkit.training import Trainer, load_weights, seed_everything
@@ -103,26 +106,33 @@ class ClassifyRun:
         for position, text in enumerate(texts):
             if not text.strip():
                 raise ValueError(f"predict: text {position + 1} is empty")
-        results: list[dict[str, Any]] = [{} for _ in texts]
-        for positions, batch in iterate_texts(
-            texts, self.vocab, self.config.data, batch_size=batch_size
-        ):
-            probs = self.model.predict_proba(replace(batch, ids=batch.ids.to(self.model.device)))
-            for position, row in zip(positions, probs.cpu().tolist(), strict=True):
-                best = max(range(len(row)), key=row.__getitem__)
-                results[position] = {
-                    "text": texts[position],
+        results = []
+        for text, row in zip(texts, self.probabilities(texts, batch_size=batch_size).tolist(),
+                             strict=True):  # fmt: skip
+            best = max(range(len(row)), key=row.__getitem__)
+            results.append(
+                {
+                    "text": text,
                     "label": self.labels[best],
                     "probability": row[best],
                     "probabilities": dict(zip(self.labels, row, strict=True)),
                 }
+            )
         return results
 
-    def evaluate(
-        self, split: str = "test", *, data: ClassificationData | None = None
-    ) -> dict[str, Any]:
-        """Accuracy, macro-F1, per-class scores and the confusion matrix on ``split``; writes
-        ``eval-<split>.json``, ``confusion-<split>.png`` and updates ``report.md``."""
+    def probabilities(self, texts: Sequence[str], *, batch_size: int = 64) -> NDArray[np.float64]:
+        """Class probabilities (N, C) of ``texts``, in their order."""
+        result = np.zeros((len(texts), len(self.labels)))
+        for positions, batch in iterate_texts(
+            texts, self.vocab, self.config.data, batch_size=batch_size
+        ):
+            probs = self.model.predict_proba(replace(batch, ids=batch.ids.to(self.model.device)))
+            result[positions] = probs.cpu().double().numpy()
+        return result
+
+    def examples(self, split: str, *, data: ClassificationData | None = None) -> list[Example]:
+        """The labelled texts of ``split`` of the run's dataset; one clear error for an unknown
+        split or a label the model never saw."""
         if split not in SPLITS:
             raise ValueError(f"evaluate: split must be one of {', '.join(SPLITS)}, got {split!r}")
         data = data or load_dataset(self.config.data, seed=self.config.trainer.seed)
@@ -132,34 +142,26 @@ class ClassifyRun:
             raise ValueError(
                 f"evaluate: the {split} split has labels the model never saw: {', '.join(unseen)}"
             )
+        return examples
+
+    def encoded_batches(self, examples: Sequence[Example]) -> list[TextBatch]:
+        """``examples`` encoded as the run reads them, in length-bucketed batches of 64."""
         encoded = encode_split(examples, self.vocab, self.labels, self.config.data)
-        loader = batches(
-            encoded,
-            batch_size=64,
-            shuffle=False,
-            seed=0,
-            pad_index=special_index(self.vocab, "pad"),
-        )
-        loss, report = self.model.report(loader)
-        result = {
-            "task": "classify",
-            "dataset": self.config.data.dataset,
-            "split": split,
-            "examples": len(examples),
-            "accuracy": report.accuracy,
-            "macro_f1": report.macro_f1,
-            "loss": loss,
-            "per_class": [vars(s) for s in report.per_class],
-            "confusion": report.confusion.tolist(),
-            "labels": self.labels,
-        }
-        atomic_write_text(self.path / f"eval-{split}.json", json.dumps(result, indent=1) + "\n")
-        plot_confusion(
-            report.confusion, self.labels, path=self.path / f"confusion-{split}.png",
-            title=f"{self.config.data.dataset} {split}: accuracy {100 * report.accuracy:.1f}%",
+        pad = special_index(self.vocab, "pad")
+        return list(batches(encoded, batch_size=64, shuffle=False, seed=0, pad_index=pad))
+
+    def evaluate(
+        self, split: str = "test", *, data: ClassificationData | None = None
+    ) -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class scores and the confusion matrix on ``split``; writes
+        ``eval-<split>.json``, ``confusion-<split>.png`` and updates ``report.md``."""
+        examples = self.examples(split, data=data)
+        loss, report = self.model.report(self.encoded_batches(examples))
+        result = write_evaluation(
+            self.path, report, dataset=self.config.data.dataset, split=split,
+            examples=len(examples), extra={"loss": loss},
         )  # fmt: skip
         write_report(self.path)
-        result["table"] = report.table()
         return result
 
     def train_seconds(self) -> float:
@@ -228,6 +230,40 @@ def train(
         plot_history(folder)
         write_report(folder)
     return ClassifyRun(folder, config, list(data.labels), vocab, model.eval())
+
+
+def write_evaluation(
+    folder: Path,
+    report: ClassificationReport,
+    *,
+    dataset: str,
+    split: str,
+    examples: int,
+    extra: dict[str, Any],
+    title: str = "",
+) -> dict[str, Any]:
+    """Write ``eval-<split>.json`` and ``confusion-<split>.png`` of ``report`` into ``folder``;
+    return the result, with the per-class text table under ``table``. ``extra`` goes into the
+    result beside the scores; ``title`` is added to the plot's title."""
+    result = {
+        "task": "classify",
+        "dataset": dataset,
+        "split": split,
+        "examples": examples,
+        **extra,
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "per_class": [vars(s) for s in report.per_class],
+        "confusion": report.confusion.tolist(),
+        "labels": list(report.labels),
+    }
+    atomic_write_text(folder / f"eval-{split}.json", json.dumps(result, indent=1) + "\n")
+    plot_confusion(
+        report.confusion, report.labels, path=folder / f"confusion-{split}.png",
+        title=f"{dataset} {split}{title}: accuracy {100 * report.accuracy:.1f}%",
+    )  # fmt: skip
+    result["table"] = report.table()
+    return result
 
 
 def compare(

@@ -7,30 +7,14 @@ or models from different seeds, make errors that partly cancel.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from rnnkit._io import atomic_write_text
-from rnnkit.datasets import Example
 from rnnkit.metrics import classification_report
-from rnnkit.pipelines.classify import SPLITS, ClassifyRun
-from rnnkit.pipelines.text_data import iterate_texts, load_dataset
-from rnnkit.viz.confusion import plot_confusion
-
-
-def probabilities(run: ClassifyRun, examples: Sequence[Example]) -> NDArray[np.float64]:
-    """Class probabilities (N, C) of ``run`` for ``examples``, in their order."""
-    result = np.zeros((len(examples), len(run.labels)))
-    texts = [e.text for e in examples]
-    for positions, batch in iterate_texts(texts, run.vocab, run.config.data, batch_size=64):
-        batch.ids = batch.ids.to(run.model.device)
-        result[positions] = run.model.predict_proba(batch).cpu().double().numpy()
-    return result
+from rnnkit.pipelines.classify import ClassifyRun, write_evaluation
 
 
 def check_members(runs: Sequence[ClassifyRun], split: str) -> None:
@@ -62,34 +46,18 @@ def check_members(runs: Sequence[ClassifyRun], split: str) -> None:
 def evaluate_ensemble(runs: Sequence[ClassifyRun], split: str, out: str | Path) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class scores and confusion matrix of the runs' mean probabilities
     on ``split``; writes ``eval-<split>.json`` and ``confusion-<split>.png`` into ``out``."""
-    if split not in SPLITS:
-        raise ValueError(f"ensemble: split must be one of {', '.join(SPLITS)}, got {split!r}")
     check_members(runs, split)
     first = runs[0]
-    examples = load_dataset(first.config.data, seed=first.config.trainer.seed).split(split)
-    mean = sum(probabilities(run, examples) for run in runs) / len(runs)
+    examples = first.examples(split)
+    texts = [e.text for e in examples]
+    mean = sum(run.probabilities(texts) for run in runs) / len(runs)
     index = {label: i for i, label in enumerate(first.labels)}
     truth = np.array([index[e.label] for e in examples])
     report = classification_report(truth, np.asarray(mean).argmax(1), first.labels)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    result = {
-        "task": "classify",
-        "dataset": first.config.data.dataset,
-        "split": split,
-        "examples": len(examples),
-        "members": [str(run.path) for run in runs],
-        "accuracy": report.accuracy,
-        "macro_f1": report.macro_f1,
-        "per_class": [vars(s) for s in report.per_class],
-        "confusion": report.confusion.tolist(),
-        "labels": first.labels,
-    }
-    atomic_write_text(folder / f"eval-{split}.json", json.dumps(result, indent=1) + "\n")
-    plot_confusion(
-        report.confusion, first.labels, path=folder / f"confusion-{split}.png",
-        title=f"{first.config.data.dataset} {split}, {len(runs)} runs: "
-        f"accuracy {100 * report.accuracy:.1f}%",
+    return write_evaluation(
+        folder, report, dataset=first.config.data.dataset, split=split,
+        examples=len(examples), extra={"members": [str(run.path) for run in runs]},
+        title=f", {len(runs)} runs",
     )  # fmt: skip
-    result["table"] = report.table()
-    return result

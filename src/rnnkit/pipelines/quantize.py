@@ -17,7 +17,6 @@ import torch
 
 from rnnkit._io import atomic_write_text
 from rnnkit.nn.quantized import Int8Recurrent, int8_linear
-from rnnkit.pipelines.text_data import batches, encode_split, load_dataset, special_index
 from rnnkit.tasks.classify import TextBatch, TextClassifier
 
 if TYPE_CHECKING:  # classify imports this module for ClassifyRun.load(int8=True)
@@ -51,11 +50,8 @@ def quantize_run(run: ClassifyRun, *, split: str = "test", repeats: int = 3) -> 
         raise ValueError(f"quantize: repeats must be ≥ 1, got {repeats}")
     float_model: TextClassifier = run.model.cpu().eval()
     models = {"float32": float_model, "int8": quantize_classifier(float_model)}
-    config = run.config
-    examples = load_dataset(config.data, seed=config.trainer.seed).split(split)
-    encoded = encode_split(examples, run.vocab, run.labels, config.data)
-    pad = special_index(run.vocab, "pad")
-    loader = list(batches(encoded, batch_size=64, shuffle=False, seed=0, pad_index=pad))
+    examples = run.examples(split)
+    loader = run.encoded_batches(examples)
     accuracy = {name: model.report(loader)[1].accuracy for name, model in models.items()}
     seconds: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(repeats):  # interleaved, so drift in machine load hits both alike
