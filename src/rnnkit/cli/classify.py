@@ -131,7 +131,8 @@ def run_train(args: argparse.Namespace) -> int:
             f"{result['pretrain_seconds']:.0f} s"
             + (f", validation perplexity {min(perplexities):.1f};" if perplexities else ";")
         )
-    parts.append(f"{len(history)} epochs in {result['train_seconds']:.0f} s,")
+    classifier_seconds = sum(h["seconds"] for h in history)  # train_seconds has pretraining too
+    parts.append(f"{len(history)} epochs in {classifier_seconds:.0f} s,")
     if validated:
         parts.append(
             f"best validation accuracy {100 * best['val_accuracy']:.2f}% (epoch {best['epoch']});"
