@@ -53,9 +53,8 @@ class Int8Recurrent(nn.Module):
             self.inner = torch.ao.quantization.quantize_dynamic(
                 nn.Sequential(twin), {type(twin)}, dtype=torch.qint8
             )[0]
-        self.batch_first, self.hidden_size = layer.batch_first, layer.hidden_size
-        self.bidirectional, self.num_layers = layer.bidirectional, layer.num_layers
-        self.backend_used = "int8"
+        self.batch_first = layer.batch_first
+        self.backend_used = "int8"  # what reports print as the layer's backend
         self.eval()
 
     @torch.no_grad()
