@@ -2,6 +2,7 @@
 
 - every buffer from ``torch.empty``, ``torch.empty_like`` or ``Tensor.new_empty`` is NaN-filled
   (floating dtypes), so a row an op forgets to write poisons its result and fails loudly;
+- ``cpu_step_impl``: a test that takes it runs with the C step kernels and with torch's;
 - ``assert_close(name, ref, got, atol, rtol)``, which names the tensor that differs;
 - problem makers: random inputs for an op over packed sequences, random upstream gradients on
   every output, and what the NumPy reference says the outputs and gradients are.
@@ -45,6 +46,24 @@ ATOL64 = RTOL64 = 1e-10
 @pytest.fixture(autouse=True)
 def _poisoned_empty(nan_filled_empty: None) -> None:
     """Every ops test runs with NaN-filled empty buffers (tests/conftest.py)."""
+
+
+# --- which step classes the fused ops use on CPU tensors ---------------------------------------
+
+
+@pytest.fixture(params=["c", "torch"])
+def cpu_step_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with the C step kernels (the default on CPU tensors) and once with the
+    torch step classes (the default where the kernels cannot be built)."""
+    import rnnkit.ops.cpu as cpu_kernels
+    from rnnkit.ops._step_impl import resolve_step_impl
+
+    if request.param == "torch":
+        monkeypatch.setattr(cpu_kernels, "available", lambda: False)
+    else:
+        assert cpu_kernels.available(), cpu_kernels.unavailable_reason()
+    assert resolve_step_impl(None, torch.zeros(1, dtype=torch.float64)) == request.param
+    return str(request.param)
 
 
 # --- comparing by name --------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_matches_reference(
 @pytest.mark.parametrize("bias", BIAS)
 @pytest.mark.parametrize("reset_after", RESET_AFTER)
 def test_forward_backward_directly(
-    shape, reset_after, bias, need_input_grad, problem_maker, assert_all
+    cpu_step_impl, shape, reset_after, bias, need_input_grad, problem_maker, assert_all
 ) -> None:
     """gru_forward / gru_backward without autograd: same numbers, None exactly where an input
     is absent (and x when not needed), and neither the inputs nor the upstream gradients are
@@ -109,14 +109,14 @@ def test_fused_without_input_grad(
 
 
 @pytest.mark.parametrize("reset_after", RESET_AFTER)
-def test_gradcheck(small_shape, reset_after, problem_maker, gradchecker) -> None:
+def test_gradcheck(cpu_step_impl, small_shape, reset_after, problem_maker, gradchecker) -> None:
     problem = gru_problem(problem_maker, small_shape)
     assert gradchecker(partial(gru_fused, reset_after=reset_after), problem)
 
 
 @pytest.mark.parametrize("reset_after", RESET_AFTER)
 def test_float32_fused_matches_loop(
-    medium_shape, reset_after, problem_maker, autograd_runner, assert_all
+    cpu_step_impl, medium_shape, reset_after, problem_maker, autograd_runner, assert_all
 ) -> None:
     problem = gru_problem(problem_maker, medium_shape).to(torch.float32)
     loop_out, loop_grads = autograd_runner(partial(gru_loop, reset_after=reset_after), problem)

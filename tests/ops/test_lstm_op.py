@@ -51,7 +51,7 @@ def test_matches_reference(
 @pytest.mark.parametrize("bias", BIAS)
 @pytest.mark.parametrize("peephole", PEEPHOLE)
 def test_forward_backward_directly(
-    shape, peephole, bias, need_input_grad, problem_maker, assert_all
+    cpu_step_impl, shape, peephole, bias, need_input_grad, problem_maker, assert_all
 ) -> None:
     """lstm_forward / lstm_backward without autograd: same numbers, None exactly where an input
     is absent (and x when not needed), and neither the inputs nor the upstream gradients are
@@ -100,14 +100,14 @@ def test_fused_without_input_grad(
 
 
 @pytest.mark.parametrize("peephole", PEEPHOLE)
-def test_gradcheck(small_shape, peephole, problem_maker, gradchecker) -> None:
+def test_gradcheck(cpu_step_impl, small_shape, peephole, problem_maker, gradchecker) -> None:
     problem = lstm_problem(problem_maker, small_shape, peephole)
     assert gradchecker(lstm_fused, problem)
 
 
 @pytest.mark.parametrize("peephole", PEEPHOLE)
 def test_float32_fused_matches_loop(
-    medium_shape, peephole, problem_maker, autograd_runner, assert_all
+    cpu_step_impl, medium_shape, peephole, problem_maker, autograd_runner, assert_all
 ) -> None:
     problem = lstm_problem(problem_maker, medium_shape, peephole).to(torch.float32)
     loop_out, loop_grads = autograd_runner(lstm_loop, problem)

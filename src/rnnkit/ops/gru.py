@@ -8,9 +8,9 @@ Gate order r, z, n (torch's). r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise,
     h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
 
 Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
-element-wise work of each step runs in torch ops or in Triton kernels (``step_impl``, see
-:mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
-:mod:`rnnkit.ops.triton.gru`.
+element-wise work of each step runs in torch ops, Triton kernels or C kernels (``step_impl``,
+see :mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
+:mod:`rnnkit.ops.triton.gru` and :mod:`rnnkit.ops.cpu.gru`.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def gru_forward(
         x: (N, I) packed input rows. h0: (B, H).
         w_ih: (3H, I), w_hh: (3H, H), b_ih, b_hh: (3H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
-        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
+        step_impl: "torch", "triton", "c", or None for the default (see
+            :mod:`rnnkit.ops._step_impl`).
     Returns:
         ((out (N, H), h_n (B, H)), cache).
     """
@@ -124,7 +125,8 @@ def gru_backward(
 
     Args:
         grad_out: (N, H), grad_h_n: (B, H) upstream gradients.
-        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
+        step_impl: "torch", "triton", "c", or None for the default (see
+            :mod:`rnnkit.ops._step_impl`).
     Returns:
         the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
     """
@@ -299,10 +301,15 @@ class TorchGRUBackward:
 def _forward_steps(
     step_impl: StepImpl | None, acts: Tensor, hidden_part: Tensor, out: Tensor, sizes: list[int]
 ) -> GRUForwardSteps:
-    if resolve_step_impl(step_impl, acts) == "triton":
+    impl = resolve_step_impl(step_impl, acts)
+    if impl == "triton":
         from rnnkit.ops.triton.gru import TritonGRUForward
 
         return TritonGRUForward(acts, hidden_part, out, sizes)
+    if impl == "c":
+        from rnnkit.ops.cpu.gru import CpuGRUForward
+
+        return CpuGRUForward(acts, hidden_part, out, sizes)
     return TorchGRUForward(acts, hidden_part, out, sizes)
 
 
@@ -317,10 +324,15 @@ def _backward_steps(
     sizes: list[int],
 ) -> GRUBackwardSteps:
     args = (grad_out, acts, hidden_part, h_prev, grad_x_acts, grad_h_acts, sizes)
-    if resolve_step_impl(step_impl, acts) == "triton":
+    impl = resolve_step_impl(step_impl, acts)
+    if impl == "triton":
         from rnnkit.ops.triton.gru import TritonGRUBackward
 
         return TritonGRUBackward(*args)
+    if impl == "c":
+        from rnnkit.ops.cpu.gru import CpuGRUBackward
+
+        return CpuGRUBackward(*args)
     return TorchGRUBackward(*args)
 
 

@@ -8,9 +8,9 @@ Gate order i, f, g, o (torch's). With ``a = W_ih x_t + b_ih + W_hh h_{t-1} + b_h
 
 The peephole terms (``w_ch`` = [w_ci; w_cf; w_co], shape (3H,)) are absent for the plain LSTM.
 Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
-element-wise work of each step runs in torch ops or in a Triton kernel (``step_impl``, see
-:mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
-:mod:`rnnkit.ops.triton.lstm`.
+element-wise work of each step runs in torch ops, a Triton kernel or a C kernel (``step_impl``,
+see :mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
+:mod:`rnnkit.ops.triton.lstm` and :mod:`rnnkit.ops.cpu.lstm`.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def lstm_forward(
         x: (N, I) packed input rows. h0, c0: (B, H) initial state.
         w_ih: (4H, I), w_hh: (4H, H), b_ih, b_hh: (4H,) or None, w_ch: (3H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
-        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
+        step_impl: "torch", "triton", "c", or None for the default (see
+            :mod:`rnnkit.ops._step_impl`).
     Returns:
         ((out (N, H), h_n (B, H), c_n (B, H)), cache).
     """
@@ -116,7 +117,8 @@ def lstm_backward(
 
     Args:
         grad_out: (N, H), grad_h_n, grad_c_n: (B, H) upstream gradients.
-        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
+        step_impl: "torch", "triton", "c", or None for the default (see
+            :mod:`rnnkit.ops._step_impl`).
     Returns:
         the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
     """
@@ -264,10 +266,15 @@ def _forward_steps(
     w_ch: Tensor | None,
     sizes: list[int],
 ) -> LSTMForwardSteps:
-    if resolve_step_impl(step_impl, acts) == "triton":
+    impl = resolve_step_impl(step_impl, acts)
+    if impl == "triton":
         from rnnkit.ops.triton.lstm import TritonLSTMForward
 
         return TritonLSTMForward(acts, cells, tanh_cells, out, w_ch, sizes)
+    if impl == "c":
+        from rnnkit.ops.cpu.lstm import CpuLSTMForward
+
+        return CpuLSTMForward(acts, cells, tanh_cells, out, w_ch, sizes)
     return TorchLSTMForward(acts, cells, tanh_cells, out, w_ch, sizes)
 
 
@@ -281,11 +288,17 @@ def _backward_steps(
     grad_acts: Tensor,
     sizes: list[int],
 ) -> LSTMBackwardSteps:
-    if resolve_step_impl(step_impl, acts) == "triton":
+    args = (grad_out, acts, tanh_cells, c_prev, w_ch, grad_acts, sizes)
+    impl = resolve_step_impl(step_impl, acts)
+    if impl == "triton":
         from rnnkit.ops.triton.lstm import TritonLSTMBackward
 
-        return TritonLSTMBackward(grad_out, acts, tanh_cells, c_prev, w_ch, grad_acts, sizes)
-    return TorchLSTMBackward(grad_out, acts, tanh_cells, c_prev, w_ch, grad_acts, sizes)
+        return TritonLSTMBackward(*args)
+    if impl == "c":
+        from rnnkit.ops.cpu.lstm import CpuLSTMBackward
+
+        return CpuLSTMBackward(*args)
+    return TorchLSTMBackward(*args)
 
 
 # --- autograd glue and the per-step twin ----------------------------------------------------------

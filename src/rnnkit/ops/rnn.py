@@ -66,7 +66,7 @@ def rnn_forward(
         x: (N, I) packed input rows. h0: (B, H).
         w_ih: (H, I), w_hh: (H, H), b_ih, b_hh: (H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
-        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
+        step_impl: "torch", "triton", "c" (runs torch: the step is one op), or None.
     Returns:
         ((out (N, H), h_n (B, H)), cache).
     """
@@ -95,7 +95,7 @@ def rnn_backward(
 
     Args:
         grad_out: (N, H), grad_h_n: (B, H) upstream gradients.
-        step_impl: "torch", "triton", or None for Triton on CUDA when it imports.
+        step_impl: "torch", "triton", "c" (runs torch: the step is one op), or None.
     Returns:
         the gradient of every input, same shapes; ``x`` is None unless ``need_input_grad``.
     """

@@ -150,15 +150,17 @@ def test_bfloat16_close_to_float32(variant, problem_maker, shape_type) -> None:
 # --- choosing the implementation ----------------------------------------------------------------
 
 
-def test_default_is_torch_on_cpu() -> None:
-    assert resolve_step_impl(None, torch.zeros(2, 3)) == "torch"
+def test_never_the_default_on_cpu() -> None:
+    """CPU tensors get the C kernels or torch (tests/ops/test_cpu_kernels.py), never Triton,
+    even in the interpreter."""
+    assert resolve_step_impl(None, torch.zeros(2, 3)) != "triton"
     assert resolve_step_impl("torch", torch.zeros(2, 3, dtype=torch.float64)) == "torch"
 
 
 @pytest.mark.parametrize(
     ("step_impl", "dtype", "message"),
     [
-        ("cuda", torch.float32, "must be 'torch', 'triton' or None"),
+        ("cuda", torch.float32, "must be 'torch', 'triton', 'c' or None"),
         ("triton", torch.float64, "float32, bfloat16 or float16"),
     ],
 )
@@ -175,7 +177,7 @@ def test_triton_on_cpu_needs_the_interpreter(monkeypatch) -> None:
 
 def test_without_triton(monkeypatch) -> None:
     monkeypatch.setattr(triton_package, "available", lambda: False)
-    assert resolve_step_impl(None, torch.zeros(2, 3)) == "torch"
+    assert resolve_step_impl(None, torch.zeros(2, 3)) != "triton"
     with pytest.raises(RuntimeError, match="pip install triton"):
         resolve_step_impl("triton", torch.zeros(2, 3))
 

@@ -1,0 +1,111 @@
+"""Compiling kernels.c into a shared library once per machine, and loading it with ctypes.
+
+The library is cached under ``$RNNKIT_CACHE_DIR`` (default ``~/.cache/rnnkit``), named by a hash
+of the sources, the compiler, its flags and the CPU, written atomically (compiled in a temporary
+folder, then renamed), so concurrent processes and later sessions reuse it. Flags are tried best
+first: ``-march=native`` with glibc's vector math library (libmvec), then portable ones; the
+first set that builds is kept. ``RNNKIT_CPU_KERNELS=0`` turns the kernels off.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+SOURCES = ("kernels.c", "step_kernels.h")
+COMPILE = ("-O3", "-ffast-math", "-fopenmp-simd", "-fPIC", "-std=c99")
+# (extra compile flags, link flags), best first. -ffast-math stays out of the link, where it
+# would add crtfastmath.o and switch the whole process's floating point to flush-to-zero.
+FLAG_SETS = (
+    (("-march=native",), ("-lmvec", "-lm")),
+    (("-march=native",), ("-lm",)),
+    ((), ("-lm",)),
+)
+
+
+class BuildError(RuntimeError):
+    """The kernels could not be compiled or loaded here (no compiler, or it failed)."""
+
+
+def load_library() -> ctypes.CDLL:
+    """The compiled kernels, built first if this machine has no cached copy."""
+    if os.environ.get("RNNKIT_CPU_KERNELS", "1").strip().lower() in ("0", "false", "off", "no"):
+        raise BuildError("turned off by RNNKIT_CPU_KERNELS=0")
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise BuildError("no C compiler found (set CC, or install gcc)")
+    source_dir = Path(__file__).parent
+    errors = []
+    for extra, link in FLAG_SETS:
+        path = _cache_dir() / f"rnnkit_cpu_kernels-{_key(compiler, extra + link)}.so"
+        if not path.exists():
+            try:
+                _compile(compiler, source_dir, extra, link, path)
+            except (OSError, subprocess.CalledProcessError) as error:
+                errors.append(_describe(error))
+                continue
+        try:
+            return ctypes.CDLL(str(path))
+        except OSError as error:  # built but not loadable (a missing libmvec, say)
+            errors.append(str(error))
+    raise BuildError(f"compiling {source_dir / 'kernels.c'} failed: " + " | ".join(errors))
+
+
+def _compile(
+    compiler: str, source_dir: Path, extra: tuple[str, ...], link: tuple[str, ...], target: Path
+) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        obj, lib = Path(tmp) / "kernels.o", Path(tmp) / target.name
+        command = [compiler, *COMPILE, *extra, f"-I{source_dir}", "-c"]
+        subprocess.run(
+            [*command, str(source_dir / "kernels.c"), "-o", str(obj)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        subprocess.run(
+            [compiler, "-shared", str(obj), "-o", str(lib), *link],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        os.replace(lib, target)
+
+
+def _key(compiler: str, flags: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    digest.update(" ".join((compiler, *COMPILE, *flags, platform.machine())).encode())
+    digest.update(_cpu_flags().encode())  # -march=native code is only good for this CPU
+    return digest.hexdigest()[:16]
+
+
+def _cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("RNNKIT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnnkit"
+
+
+def _describe(error: OSError | subprocess.CalledProcessError) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"{' '.join(error.cmd[:2])} …: {(error.stderr or '').strip()[-300:]}"
+    return str(error)
