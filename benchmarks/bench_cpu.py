@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 import rnnkit
+import rnnkit.ops.cpu
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -37,6 +38,7 @@ class Variant:
     config: str  # e.g. "lstm-peephole"
     impl: str  # "torch.nn", "auto", "native", "fused", "loop"
     build: Callable[[int, int], torch.nn.Module]  # (input_size, hidden_size) -> layer
+    c_kernels: bool = True  # False: the fused ops run their torch step classes instead
 
 
 def _rnnkit(cls: type, backend: str, **options: object) -> Callable[[int, int], torch.nn.Module]:
@@ -49,23 +51,40 @@ VARIANTS = [
     Variant("lstm", "fused", _rnnkit(rnnkit.LSTM, "fused")),
     Variant("lstm", "loop", _rnnkit(rnnkit.LSTM, "loop")),
     Variant("lstm-peephole", "fused", _rnnkit(rnnkit.LSTM, "fused", peephole=True)),
+    Variant(
+        "lstm-peephole", "fused, torch steps", _rnnkit(rnnkit.LSTM, "fused", peephole=True), False
+    ),
     Variant("lstm-peephole", "loop", _rnnkit(rnnkit.LSTM, "loop", peephole=True)),
     Variant("gru", "torch.nn", lambda i, h: torch.nn.GRU(i, h)),
+    Variant("gru", "auto", _rnnkit(rnnkit.GRU, "auto")),
     Variant("gru", "fused", _rnnkit(rnnkit.GRU, "fused")),
     Variant("gru", "loop", _rnnkit(rnnkit.GRU, "loop")),
     Variant("gru-reset-before", "fused", _rnnkit(rnnkit.GRU, "fused", reset_after=False)),
+    Variant(
+        "gru-reset-before",
+        "fused, torch steps",
+        _rnnkit(rnnkit.GRU, "fused", reset_after=False),
+        False,
+    ),
     Variant("gru-reset-before", "loop", _rnnkit(rnnkit.GRU, "loop", reset_after=False)),
 ]
 # What each configuration's ratios are read against: torch's own layer where it has one.
 TORCH_BASELINE = {"lstm": "torch.nn", "gru": "torch.nn"}
 
 
-def time_step(layer: torch.nn.Module, x: torch.Tensor) -> float:
-    """Seconds for one forward + backward."""
-    start = time.perf_counter()
-    output, _ = layer(x)
-    output.sum().backward()
-    return time.perf_counter() - start
+def time_step(layer: torch.nn.Module, x: torch.Tensor, c_kernels: bool = True) -> float:
+    """Seconds for one forward + backward (with rnnkit's C step kernels turned off if not
+    ``c_kernels``: the fused ops then run their torch step classes, as without a compiler)."""
+    available = rnnkit.ops.cpu.available
+    if not c_kernels:
+        rnnkit.ops.cpu.available = lambda: False  # what resolve_step_impl asks
+    try:
+        start = time.perf_counter()
+        output, _ = layer(x)
+        output.sum().backward()
+        return time.perf_counter() - start
+    finally:
+        rnnkit.ops.cpu.available = available
 
 
 def bench_size(
@@ -75,12 +94,13 @@ def bench_size(
     torch.manual_seed(0)
     x = torch.randn(steps, batch, hidden)  # input size = hidden size
     layers = {(v.config, v.impl): v.build(hidden, hidden) for v in VARIANTS}
+    c_kernels = {(v.config, v.impl): v.c_kernels for v in VARIANTS}
     times: dict[tuple[str, str], list[float]] = {key: [] for key in layers}
     keys = list(layers)
     for round_ in range(warmup + repeats):
         shift = round_ % len(keys)  # rotate the order: no variant always runs first
         for key in keys[shift:] + keys[:shift]:
-            elapsed = time_step(layers[key], x)
+            elapsed = time_step(layers[key], x, c_kernels[key])
             if round_ >= warmup:
                 times[key].append(elapsed)
     return {key: statistics.median(values) for key, values in times.items()}
@@ -106,7 +126,7 @@ def main() -> None:
     sizes = (
         [(8, 20, 32)]
         if args.quick
-        else [(32, 200, 128), (16, 100, 256), (64, 100, 64), (8, 100, 32)]
+        else [(32, 200, 128), (16, 100, 256), (64, 100, 64), (8, 100, 32), (64, 100, 256)]
     )
     repeats, warmup = (3, 1) if args.quick else (args.repeats, 3)
     date = dt.date.today().isoformat()

@@ -45,8 +45,8 @@ def resolve_backend(owner: str, requested: object, missing_in_torch: str | None)
     if requested == "auto":
         if missing_in_torch is None:
             return "native", (
-                "auto: torch has a kernel for this configuration (an LSTM or GRU training on "
-                "packed CPU input runs fused, faster there than torch's packed kernels)"
+                "auto: torch has a kernel for this configuration (training on the CPU, a GRU "
+                "runs fused, and an LSTM on packed input: faster there than torch's kernels)"
             )
         return "fused", f"auto: torch has no kernel for {missing_in_torch}"
     if requested == "native" and missing_in_torch is not None:

@@ -8,9 +8,9 @@ padded batches, and a choice of backend:
 - ``native``: torch's own kernels (cuDNN on GPU, ATen/oneDNN on CPU);
 - ``fused``: rnnkit's whole-sequence ops with hand-written BPTT (:mod:`rnnkit.ops`);
 - ``loop``: a plain per-step autograd loop, the readable twin;
-- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``; an LSTM or
-  GRU training on packed CPU input (``lengths=`` or a ``PackedSequence``) runs ``fused``, faster
-  there than torch's packed kernels.
+- ``auto`` (default): ``native`` where torch has the configuration, else ``fused``; training on
+  the CPU, a GRU runs ``fused``, and so does an LSTM on packed input (``lengths=`` or a
+  ``PackedSequence``): faster there than torch's kernels.
 
 ``layer.backend_used`` and ``layer.backend_reason`` say which one runs and why.
 """
@@ -156,7 +156,9 @@ class _RecurrentLayer(nn.Module):
     def _add_extra_parameters(self, layer: int, suffix: str, factory: dict[str, Any]) -> None:
         """Parameters a variant adds beside torch's (the peephole weights)."""
 
-    _fused_trains_packed_faster = False  # see _packed_runs_native
+    # Where ``auto`` trains on the CPU with the fused op rather than torch's kernel (see
+    # _runs_native): None (never), "packed" (on packed input) or "always".
+    _fused_trains_faster_on_cpu: str | None = None
 
     def _missing_in_torch(self) -> str | None:
         """The option of this configuration torch has no kernel for, or None."""
@@ -240,7 +242,7 @@ class _RecurrentLayer(nn.Module):
             packed_out, final = self._run_packed(packed, state)
             output, _ = pad_packed_sequence(packed_out, self.batch_first, total_length=steps)
             return output, self._public_state(final)
-        if self.backend_used == "native":
+        if self._runs_native(input, packed=False):
             output, final = self._run_native(input, None, state)
         else:
             x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
@@ -269,7 +271,7 @@ class _RecurrentLayer(nn.Module):
             )
         if sorted_indices is not None:
             state = tuple(s.index_select(1, sorted_indices) for s in state)
-        if self._packed_runs_native(data):
+        if self._runs_native(data, packed=True):
             rows, final = self._run_native(data, batch_sizes, state)
         else:
             rows, final = self._run_stack(data, batch_sizes.tolist(), state)
@@ -277,17 +279,20 @@ class _RecurrentLayer(nn.Module):
             final = tuple(s.index_select(1, unsorted_indices) for s in final)
         return PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices), final
 
-    def _packed_runs_native(self, data: Tensor) -> bool:
-        """Whether packed rows go through torch's kernel. ``auto`` trains on packed CPU input
-        with the fused op where that is faster: torch's packed CPU LSTM and GRU kernels train
-        1.1–3.9× slower than rnnkit's fused ops (``benchmarks/results/cpu-packed-2026-11-25.md``);
-        for inference, and for the Elman RNN, torch's kernels are as fast or faster."""
+    def _runs_native(self, data: Tensor, *, packed: bool) -> bool:
+        """Whether the input goes through torch's kernel. ``auto`` trains on the CPU with the
+        fused op where that is faster (``benchmarks/results/cpu-c-kernels-2026-11-30.md``): the
+        GRU on any input (1.2–5.9× faster than torch's CPU GRU), the LSTM on packed input only
+        (torch's packed CPU LSTM trains 1.1–3.9× slower, its dense one is faster from H = 256).
+        For inference, and for the Elman RNN, torch's kernels are as fast or faster."""
         if self.backend_used != "native":
             return False
+        where = self._fused_trains_faster_on_cpu
         fused_is_faster = (
-            self._fused_trains_packed_faster
+            (where == "always" or (where == "packed" and packed))
             and self._requested_backend == "auto"
             and data.device.type == "cpu"
+            and data.dtype in (torch.float32, torch.float64)
             and torch.is_grad_enabled()
         )
         return not fused_is_faster
@@ -498,7 +503,7 @@ class LSTM(_RecurrentLayer):
             weight = nn.Parameter(torch.empty(3 * self.hidden_size, **factory))
             self.register_parameter(f"weight_ch_l{layer}{suffix}", weight)
 
-    _fused_trains_packed_faster = True
+    _fused_trains_faster_on_cpu = "packed"
 
     def _missing_in_torch(self) -> str | None:
         return "peephole=True" if self.peephole else None
@@ -596,7 +601,7 @@ class GRU(_RecurrentLayer):
             dtype=dtype,
         )  # fmt: skip
 
-    _fused_trains_packed_faster = True
+    _fused_trains_faster_on_cpu = "always"
 
     def _missing_in_torch(self) -> str | None:
         return None if self.reset_after else "reset_after=False"
