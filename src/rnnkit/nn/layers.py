@@ -281,8 +281,8 @@ class _RecurrentLayer(nn.Module):
 
     def _runs_native(self, data: Tensor, *, packed: bool) -> bool:
         """Whether the input goes through torch's kernel. ``auto`` trains on the CPU with the
-        fused op where that is faster (``benchmarks/results/cpu-c-kernels-2026-11-30.md``): the
-        GRU on any input (1.2–5.9× faster than torch's CPU GRU), the LSTM on packed input only
+        fused op where that is faster (``benchmarks/results/cpu-train-vs-torch-2026-11-30/``): the
+        GRU on any input (1.2–5.2× faster than torch's CPU GRU), the LSTM on packed input only
         (torch's packed CPU LSTM trains 1.1–3.9× slower, its dense one is faster from H = 256).
         For inference, and for the Elman RNN, torch's kernels are as fast or faster."""
         if self.backend_used != "native":
