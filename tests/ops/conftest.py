@@ -3,6 +3,8 @@
 - every buffer from ``torch.empty``, ``torch.empty_like`` or ``Tensor.new_empty`` is NaN-filled
   (floating dtypes), so a row an op forgets to write poisons its result and fails loudly;
 - ``cpu_step_impl``: a test that takes it runs with the C step kernels and with torch's;
+- ``fused_problem`` / ``fused_runner``: a fused op by name, run with a chosen step implementation
+  (the step-kernel tests compare two);
 - ``assert_close(name, ref, got, atol, rtol)``, which names the tensor that differs;
 - problem makers: random inputs for an op over packed sequences, random upstream gradients on
   every output, and what the NumPy reference says the outputs and gradients are.
@@ -26,6 +28,15 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence
+
+from rnnkit.ops import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
 
 Array = NDArray[np.float64]
 # A family's reference, adapted: (inputs, upstream gradients) -> (outputs, gradients), all NumPy,
@@ -378,3 +389,61 @@ def run_gradcheck(op: Op, problem: Problem) -> bool:
 def gradchecker() -> Callable[[Op, Problem], bool]:
     """:func:`run_gradcheck`, as a fixture."""
     return run_gradcheck
+
+
+# --- one fused op under two step implementations ------------------------------------------------
+
+# The fused op variants by name: (forward, backward, problem options, op options).
+FusedVariant = tuple[Callable[..., Any], Callable[..., Any], dict[str, Any], dict[str, Any]]
+
+
+_LSTM, _GRU = (lstm_forward, lstm_backward), (gru_forward, gru_backward)
+_RNN = (rnn_forward, rnn_backward)
+FUSED_VARIANTS: dict[str, FusedVariant] = {
+    "lstm": (*_LSTM, {"gates": 4, "cell": True}, {}),
+    "lstm-peephole": (*_LSTM, {"gates": 4, "cell": True, "peephole": True}, {}),
+    "gru-reset_after": (*_GRU, {"gates": 3}, {"reset_after": True}),
+    "gru-reset_before": (*_GRU, {"gates": 3}, {"reset_after": False}),
+    "rnn-tanh": (*_RNN, {"gates": 1}, {"nonlinearity": "tanh"}),
+    "rnn-relu": (*_RNN, {"gates": 1}, {"nonlinearity": "relu"}),
+}
+
+
+def make_fused_problem(
+    variant: str, lengths: tuple[int, ...], n_in: int, hidden: int, **options: Any
+) -> Problem:
+    """A problem for fused op ``variant`` (a name of the step-kernel tests: "lstm",
+    "lstm-peephole", "gru-reset_after", "gru-reset_before", "rnn-tanh", "rnn-relu"), with its
+    initial states and final-state gradients as transposed views (same values, columns not
+    contiguous), as a caller may pass them."""
+    problem = make_problem(Shape(lengths, n_in, hidden), **FUSED_VARIANTS[variant][2], **options)
+    for group in (problem.inputs, problem.upstream):
+        for name in ("h0", "c0", "h_n", "c_n"):
+            if group.get(name) is not None:
+                group[name] = group[name].t().contiguous().t()
+    return problem
+
+
+def run_fused(variant: str, problem: Problem, step_impl: str) -> tuple[dict[str, Tensor], ...]:
+    """Forward then backward of fused op ``variant`` on ``problem`` with ``step_impl``: its
+    outputs, the tensors of its cache and every gradient, each by name."""
+    forward, backward, _, options = FUSED_VARIANTS[variant]
+    outs, cache = forward(
+        *problem.inputs.values(), problem.batch_sizes, **options, step_impl=step_impl
+    )
+    grads = backward(*problem.upstream.values(), cache, step_impl=step_impl)
+    outputs = dict(zip(("out", "h_n", "c_n"), outs, strict=False))
+    cached = {k: v for k, v in cache._asdict().items() if isinstance(v, Tensor)}
+    return outputs, cached, {k: v for k, v in grads._asdict().items() if v is not None}
+
+
+@pytest.fixture
+def fused_problem() -> Callable[..., Problem]:
+    """:func:`make_fused_problem`, as a fixture."""
+    return make_fused_problem
+
+
+@pytest.fixture
+def fused_runner() -> Callable[..., tuple[dict[str, Tensor], ...]]:
+    """:func:`run_fused`, as a fixture."""
+    return run_fused

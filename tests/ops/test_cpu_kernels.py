@@ -14,29 +14,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import torch
-from torch import Tensor
 
 import rnnkit.ops.cpu as cpu_kernels
-from rnnkit.ops import gru_backward, gru_forward, lstm_backward, lstm_forward
 from rnnkit.ops._step_impl import resolve_step_impl
 from rnnkit.ops.cpu._build import BuildError, load_library
 
-# name: (forward, backward, problem options, op options)
-Variant = tuple[Callable[..., Any], Callable[..., Any], dict[str, Any], dict[str, Any]]
-VARIANTS: dict[str, Variant] = {
-    "lstm": (lstm_forward, lstm_backward, {"gates": 4, "cell": True}, {}),
-    "lstm-peephole": (
-        lstm_forward, lstm_backward, {"gates": 4, "cell": True, "peephole": True}, {},
-    ),
-    "gru-reset_after": (gru_forward, gru_backward, {"gates": 3}, {"reset_after": True}),
-    "gru-reset_before": (gru_forward, gru_backward, {"gates": 3}, {"reset_after": False}),
-}  # fmt: skip
-OUTPUTS = ("out", "h_n", "c_n")
+VARIANTS = ["lstm", "lstm-peephole", "gru-reset_after", "gru-reset_before"]  # the RNN has none
 SHAPES = {  # (lengths, input size, hidden size): H 5 (remainder only), 16 (vectors only), 37
     "dense-T3-B3-H5": ((3, 3, 3), 3, 5),
     "dense-T4-B2-H16": ((4, 4), 3, 16),
@@ -48,61 +34,35 @@ TOLERANCE = {
 }
 
 
-def with_strided_states(problem: Any) -> Any:
-    """The problem with its initial states and final-state gradients as transposed views
-    (same values, columns not contiguous), as a caller may pass them."""
-    for group in (problem.inputs, problem.upstream):
-        for name in ("h0", "c0", "h_n", "c_n"):
-            if group.get(name) is not None:
-                group[name] = group[name].t().contiguous().t()
-    return problem
-
-
-def run_op(variant: str, problem: Any, step_impl: str) -> tuple[dict[str, Tensor], ...]:
-    """Forward then backward of ``variant`` on ``problem``: outputs, tensors of the cache and
-    every gradient, by name."""
-    forward, backward, _, options = VARIANTS[variant]
-    outs, cache = forward(
-        *problem.inputs.values(), problem.batch_sizes, **options, step_impl=step_impl
-    )
-    grads = backward(*problem.upstream.values(), cache, step_impl=step_impl)
-    outputs = dict(zip(OUTPUTS, outs, strict=False))
-    cached = {k: v for k, v in cache._asdict().items() if isinstance(v, Tensor)}
-    return outputs, cached, {k: v for k, v in grads._asdict().items() if v is not None}
-
-
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_matches_torch_steps(variant, shape, dtype, problem_maker, shape_type, assert_all) -> None:
-    lengths, n_in, hidden = SHAPES[shape]
-    problem = problem_maker(shape_type(lengths, n_in, hidden), **VARIANTS[variant][2])
-    problem = with_strided_states(problem).to(dtype)
-    want_out, want_cache, want_grads = run_op(variant, problem, "torch")
-    got_out, got_cache, got_grads = run_op(variant, problem, "c")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_matches_torch_steps(variant, shape, dtype, fused_problem, fused_runner, assert_all):
+    problem = fused_problem(variant, *SHAPES[shape]).to(dtype)
+    want_out, want_cache, want_grads = fused_runner(variant, problem, "torch")
+    got_out, got_cache, got_grads = fused_runner(variant, problem, "c")
     assert_all("output", want_out, got_out, **TOLERANCE[dtype])
     assert_all("cache", want_cache, got_cache, **TOLERANCE[dtype])
     assert_all("grad", want_grads, got_grads, **TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("variant", ["lstm-peephole", "gru-reset_after", "gru-reset_before"])
-def test_without_bias(variant, problem_maker, shape_type, assert_all) -> None:
-    problem = problem_maker(shape_type((5, 4, 4, 1), 6, 37), **VARIANTS[variant][2], bias=False)
-    want_out, _, want_grads = run_op(variant, problem, "torch")
-    got_out, _, got_grads = run_op(variant, problem, "c")
+def test_without_bias(variant, fused_problem, fused_runner, assert_all) -> None:
+    problem = fused_problem(variant, (5, 4, 4, 1), 6, 37, bias=False)
+    want_out, _, want_grads = fused_runner(variant, problem, "torch")
+    got_out, _, got_grads = fused_runner(variant, problem, "c")
     assert_all("output", want_out, got_out, **TOLERANCE[torch.float64])
     assert_all("grad", want_grads, got_grads, **TOLERANCE[torch.float64])
 
 
-def test_saturated_gates_stay_finite(problem_maker, shape_type) -> None:
+def test_saturated_gates_stay_finite(fused_problem, fused_runner) -> None:
     """Pre-activations of ±400 (exp overflows float32 there): saturated gates, no NaN."""
-    problem = problem_maker(shape_type((3, 3), 2, 20), gates=4, cell=True, peephole=True)
-    problem = problem.to(torch.float32)
+    problem = fused_problem("lstm-peephole", (3, 3), 2, 20).to(torch.float32)
     rows = problem.inputs["x"].shape[0]
     sign = torch.arange(rows).remainder(2).mul(2).sub(1).unsqueeze(1)  # rows of −1, +1, −1, …
     problem.inputs["x"] = sign.float().expand(rows, 2) * 200
     problem.inputs["w_ih"] = torch.ones_like(problem.inputs["w_ih"])
-    outputs, cached, grads = run_op("lstm-peephole", problem, "c")
+    outputs, cached, grads = fused_runner("lstm-peephole", problem, "c")
     for name, value in {**outputs, **cached, **grads}.items():
         assert torch.isfinite(value).all(), f"{name} has non-finite values"
     gates = cached["acts"].abs()

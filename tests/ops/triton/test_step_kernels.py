@@ -11,40 +11,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import torch
-from torch import Tensor
 
 import rnnkit.ops.triton as triton_package
 import rnnkit.ops.triton._launch as launch
-from rnnkit.ops import (
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
-)
 from rnnkit.ops._step_impl import resolve_step_impl
 
 pytest.importorskip("triton")
 
-# name: (forward, backward, problem options, op options)
-Variant = tuple[Callable[..., Any], Callable[..., Any], dict[str, Any], dict[str, Any]]
-VARIANTS: dict[str, Variant] = {
-    "lstm": (lstm_forward, lstm_backward, {"gates": 4, "cell": True}, {}),
-    "lstm-peephole": (
-        lstm_forward, lstm_backward, {"gates": 4, "cell": True, "peephole": True}, {},
-    ),
-    "gru-reset_after": (gru_forward, gru_backward, {"gates": 3}, {"reset_after": True}),
-    "gru-reset_before": (gru_forward, gru_backward, {"gates": 3}, {"reset_after": False}),
-    "rnn-tanh": (rnn_forward, rnn_backward, {"gates": 1}, {"nonlinearity": "tanh"}),
-    "rnn-relu": (rnn_forward, rnn_backward, {"gates": 1}, {"nonlinearity": "relu"}),
-}  # fmt: skip
-OUTPUTS = ("out", "h_n", "c_n")
+VARIANTS = ["lstm", "lstm-peephole", "gru-reset_after", "gru-reset_before", "rnn-tanh", "rnn-relu"]
 SHAPES = {  # (lengths, input size, hidden size); the ragged one packs to batch_sizes 3, 3, 2, 1
     "dense-T3-B3-H7": ((3, 3, 3), 3, 7),
     "ragged-T4-B3-H5": ((4, 3, 2), 4, 5),
@@ -57,43 +36,20 @@ FP32_TOL = {"atol": 2e-5, "rtol": 2e-5}  # observed differences ~1e-6: round-off
 BF16_REL = 0.04
 
 
-def with_strided_states(problem: Any) -> Any:
-    """The problem with its initial states and final-state gradients as transposed views
-    (same values, columns not contiguous), as a caller may pass them."""
-    for group in (problem.inputs, problem.upstream):
-        for name in ("h0", "c0", "h_n", "c_n"):
-            if group.get(name) is not None:
-                group[name] = group[name].t().contiguous().t()
-    return problem
-
-
-def run_op(variant: str, problem: Any, step_impl: str) -> tuple[dict[str, Tensor], ...]:
-    """Forward then backward of ``variant`` on ``problem``: outputs, tensors of the cache and
-    every gradient, by name."""
-    forward, backward, _, options = VARIANTS[variant]
-    outs, cache = forward(
-        *problem.inputs.values(), problem.batch_sizes, **options, step_impl=step_impl
-    )
-    grads = backward(*problem.upstream.values(), cache, step_impl=step_impl)
-    outputs = dict(zip(OUTPUTS, outs, strict=False))
-    cached = {k: v for k, v in cache._asdict().items() if isinstance(v, Tensor)}
-    return outputs, cached, {k: v for k, v in grads._asdict().items() if v is not None}
-
-
-def make(problem_maker: Any, shape_type: Any, shape: str, variant: str, **kw: Any) -> Any:
-    lengths, n_in, hidden = SHAPES[shape]
-    problem = problem_maker(shape_type(lengths, n_in, hidden), **VARIANTS[variant][2], **kw)
-    return with_strided_states(problem)
+def make(fused_problem: Any, shape: str, variant: str, **options: Any) -> Any:
+    return fused_problem(variant, *SHAPES[shape], **options)
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_float32_matches_torch_steps(variant, shape, problem_maker, shape_type, assert_all) -> None:
-    problem = make(problem_maker, shape_type, shape, variant).to(torch.float32)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_float32_matches_torch_steps(
+    variant, shape, fused_problem, fused_runner, assert_all
+) -> None:
+    problem = make(fused_problem, shape, variant).to(torch.float32)
     if shape.startswith("ragged"):
         assert problem.batch_sizes == [3, 3, 2, 1]
-    want_out, want_cache, want_grads = run_op(variant, problem, "torch")
-    got_out, got_cache, got_grads = run_op(variant, problem, "triton")
+    want_out, want_cache, want_grads = fused_runner(variant, problem, "torch")
+    got_out, got_cache, got_grads = fused_runner(variant, problem, "triton")
     assert_all("output", want_out, got_out, **FP32_TOL)
     assert_all("cache", want_cache, got_cache, **FP32_TOL)
     assert_all("grad", want_grads, got_grads, **FP32_TOL)
@@ -109,35 +65,37 @@ def small_tiles(monkeypatch) -> Iterator[None]:
     launch.step_grid.cache_clear()
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_float32_over_a_grid_of_tiles(variant, small_tiles, problem_maker, shape_type, assert_all):
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_float32_over_a_grid_of_tiles(
+    variant, small_tiles, fused_problem, fused_runner, assert_all
+):
     assert launch.step_grid(3, 7) == ((2, 2), {"BLOCK_B": 2, "BLOCK_H": 4})
-    problem = make(problem_maker, shape_type, "dense-T3-B3-H7", variant).to(torch.float32)
-    want_out, _, want_grads = run_op(variant, problem, "torch")
-    got_out, _, got_grads = run_op(variant, problem, "triton")
+    problem = make(fused_problem, "dense-T3-B3-H7", variant).to(torch.float32)
+    want_out, _, want_grads = fused_runner(variant, problem, "torch")
+    got_out, _, got_grads = fused_runner(variant, problem, "triton")
     assert_all("output", want_out, got_out, **FP32_TOL)
     assert_all("grad", want_grads, got_grads, **FP32_TOL)
 
 
-def test_float32_without_bias(problem_maker, shape_type, assert_all) -> None:
+def test_float32_without_bias(fused_problem, fused_runner, assert_all) -> None:
     """No bias: the gate pre-activations are the two products alone (the GRU reset-after step
     then gets W_hh h without b_hh)."""
     for variant in ("lstm-peephole", "gru-reset_after"):
-        problem = make(problem_maker, shape_type, "ragged-T4-B3-H5", variant, bias=False)
+        problem = make(fused_problem, "ragged-T4-B3-H5", variant, bias=False)
         problem = problem.to(torch.float32)
-        want_out, _, want_grads = run_op(variant, problem, "torch")
-        got_out, _, got_grads = run_op(variant, problem, "triton")
+        want_out, _, want_grads = fused_runner(variant, problem, "torch")
+        got_out, _, got_grads = fused_runner(variant, problem, "triton")
         assert_all(f"{variant} output", want_out, got_out, **FP32_TOL)
         assert_all(f"{variant} grad", want_grads, got_grads, **FP32_TOL)
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_bfloat16_close_to_float32(variant, problem_maker, shape_type) -> None:
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bfloat16_close_to_float32(variant, fused_problem, fused_runner) -> None:
     """bf16 in and out, fp32 inside the kernels: every tensor within BF16_REL of its largest
     value from the fp32 run, on the ragged batch."""
-    problem = make(problem_maker, shape_type, "ragged-T4-B3-H5", variant)
-    want = run_op(variant, problem.to(torch.float32), "torch")
-    got = run_op(variant, problem.to(torch.bfloat16), "triton")
+    problem = make(fused_problem, "ragged-T4-B3-H5", variant)
+    want = fused_runner(variant, problem.to(torch.float32), "torch")
+    got = fused_runner(variant, problem.to(torch.bfloat16), "triton")
     for what, ref, mine in zip(("output", "cache", "grad"), want, got, strict=True):
         assert set(mine) == set(ref), f"{what}: {sorted(mine)}, expected {sorted(ref)}"
         for name, value in mine.items():
