@@ -447,3 +447,70 @@ def fused_problem() -> Callable[..., Problem]:
 def fused_runner() -> Callable[..., tuple[dict[str, Tensor], ...]]:
     """:func:`run_fused`, as a fixture."""
     return run_fused
+
+
+# --- checks every family's op tests run ---------------------------------------------------------
+
+
+def check_forward_backward_directly(
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    problem: Problem,
+    reference: Reference,
+    *,
+    need_input_grad: bool,
+) -> None:
+    """``forward`` / ``backward`` (an op's ``*_forward`` / ``*_backward``, options bound) called
+    without autograd match ``reference``; the gradients are None exactly where an input is
+    absent (and x when not needed); neither the inputs nor the upstream gradients are modified."""
+    want_out, want_grads = problem.expected(reference)
+    inputs_before = {k: v.clone() for k, v in problem.present().items()}
+    upstream_before = {k: v.clone() for k, v in problem.upstream.items()}
+
+    outs, cache = forward(*problem.inputs.values(), problem.batch_sizes)
+    assert_all_close("output", want_out, dict(zip(problem.upstream, outs, strict=True)))
+    grads = backward(*problem.upstream.values(), cache, need_input_grad=need_input_grad)
+
+    got = grads._asdict()
+    absent = {k for k, v in problem.inputs.items() if v is None}
+    if not need_input_grad:
+        absent.add("x")
+    assert {k for k, v in got.items() if v is None} == absent
+    assert_all_close("grad", {k: v for k, v in want_grads.items() if k not in absent},
+                     {k: v for k, v in got.items() if k not in absent})  # fmt: skip
+    for k, v in inputs_before.items():
+        assert torch.equal(problem.inputs[k], v), f"input {k} modified"
+    for k, v in upstream_before.items():
+        assert torch.equal(problem.upstream[k], v), f"upstream gradient of {k} modified"
+
+
+def check_fused_without_input_grad(
+    module: Any, backward_name: str, fused: Op, problem: Problem, reference: Reference
+) -> None:
+    """Through autograd with x not requiring grad, ``fused`` tells ``module.<backward_name>``
+    to skip grad x (spied on), and the other gradients still match ``reference``."""
+    backward, calls = getattr(module, backward_name), []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["need_input_grad"])
+        return backward(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, backward_name, spy)
+        _, want_grads = problem.expected(reference)
+        del want_grads["x"]
+        _, got_grads = run_autograd(fused, problem, input_grad=False)
+    assert calls == [False]
+    assert_all_close("grad", want_grads, got_grads)
+
+
+@pytest.fixture
+def direct_checker() -> Callable[..., None]:
+    """:func:`check_forward_backward_directly`, as a fixture."""
+    return check_forward_backward_directly
+
+
+@pytest.fixture
+def no_input_grad_checker() -> Callable[..., None]:
+    """:func:`check_fused_without_input_grad`, as a fixture."""
+    return check_fused_without_input_grad

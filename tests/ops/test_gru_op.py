@@ -18,7 +18,6 @@ from rnnkit.ops import gru_backward, gru_forward, gru_fused, gru_loop
 RESET_AFTER = [pytest.param(True, id="reset_after"), pytest.param(False, id="reset_before")]
 BIAS = [pytest.param(True, id="bias"), pytest.param(False, id="nobias")]
 BACKENDS = {"fused": gru_fused, "loop": gru_loop}
-OUTPUTS = ("out", "h_n")
 
 
 def reference(reset_after: bool) -> Callable[..., tuple[dict, dict]]:
@@ -57,55 +56,25 @@ def test_matches_reference(
 @pytest.mark.parametrize("bias", BIAS)
 @pytest.mark.parametrize("reset_after", RESET_AFTER)
 def test_forward_backward_directly(
-    cpu_step_impl, shape, reset_after, bias, need_input_grad, problem_maker, assert_all
+    cpu_step_impl, shape, reset_after, bias, need_input_grad, problem_maker, direct_checker
 ) -> None:
-    """gru_forward / gru_backward without autograd: same numbers, None exactly where an input
-    is absent (and x when not needed), and neither the inputs nor the upstream gradients are
-    modified."""
+    """gru_forward / gru_backward without autograd (see ``check_forward_backward_directly``)."""
     problem = gru_problem(problem_maker, shape, bias)
-    want_out, want_grads = problem.expected(reference(reset_after))
-    inputs_before = {k: v.clone() for k, v in problem.present().items()}
-    upstream_before = {k: v.clone() for k, v in problem.upstream.items()}
-
-    outs, cache = gru_forward(
-        *problem.inputs.values(), problem.batch_sizes, reset_after=reset_after
+    forward = partial(gru_forward, reset_after=reset_after)
+    direct_checker(
+        forward, gru_backward, problem, reference(reset_after), need_input_grad=need_input_grad
     )
-    assert_all("output", want_out, dict(zip(OUTPUTS, outs, strict=True)))
-    grads = gru_backward(*problem.upstream.values(), cache, need_input_grad=need_input_grad)
-
-    got = grads._asdict()
-    absent = {k for k, v in problem.inputs.items() if v is None}
-    if not need_input_grad:
-        absent.add("x")
-    assert {k for k, v in got.items() if v is None} == absent
-    assert_all("grad", {k: v for k, v in want_grads.items() if k not in absent},
-               {k: v for k, v in got.items() if k not in absent})  # fmt: skip
-    for k, v in inputs_before.items():
-        assert torch.equal(problem.inputs[k], v), f"input {k} modified"
-    for k, v in upstream_before.items():
-        assert torch.equal(problem.upstream[k], v), f"upstream gradient of {k} modified"
 
 
 @pytest.mark.parametrize("reset_after", RESET_AFTER)
 def test_fused_without_input_grad(
-    ragged_shape, reset_after, problem_maker, autograd_runner, assert_all, monkeypatch
+    ragged_shape, reset_after, problem_maker, no_input_grad_checker
 ) -> None:
     """x not requiring grad: the backward is told to skip grad x, the other gradients are
     unchanged."""
-    calls = []
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs["need_input_grad"])
-        return gru_backward(*args, **kwargs)
-
-    monkeypatch.setattr(gru_module, "gru_backward", spy)
     problem = gru_problem(problem_maker, ragged_shape)
-    _, want_grads = problem.expected(reference(reset_after))
-    del want_grads["x"]
     op = partial(gru_fused, reset_after=reset_after)
-    _, got_grads = autograd_runner(op, problem, input_grad=False)
-    assert calls == [False]
-    assert_all("grad", want_grads, got_grads)
+    no_input_grad_checker(gru_module, "gru_backward", op, problem, reference(reset_after))
 
 
 @pytest.mark.parametrize("reset_after", RESET_AFTER)

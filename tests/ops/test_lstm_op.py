@@ -16,7 +16,6 @@ from rnnkit.ops import lstm_backward, lstm_forward, lstm_fused, lstm_loop
 PEEPHOLE = [pytest.param(False, id="plain"), pytest.param(True, id="peephole")]
 BIAS = [pytest.param(True, id="bias"), pytest.param(False, id="nobias")]
 BACKENDS = {"fused": lstm_fused, "loop": lstm_loop}
-OUTPUTS = ("out", "h_n", "c_n")
 
 
 def reference(inputs: dict[str, Any], upstream: dict[str, Any]) -> tuple[dict, dict]:
@@ -51,52 +50,21 @@ def test_matches_reference(
 @pytest.mark.parametrize("bias", BIAS)
 @pytest.mark.parametrize("peephole", PEEPHOLE)
 def test_forward_backward_directly(
-    cpu_step_impl, shape, peephole, bias, need_input_grad, problem_maker, assert_all
+    cpu_step_impl, shape, peephole, bias, need_input_grad, problem_maker, direct_checker
 ) -> None:
-    """lstm_forward / lstm_backward without autograd: same numbers, None exactly where an input
-    is absent (and x when not needed), and neither the inputs nor the upstream gradients are
-    modified."""
+    """lstm_forward / lstm_backward without autograd (see ``check_forward_backward_directly``)."""
     problem = lstm_problem(problem_maker, shape, peephole, bias)
-    want_out, want_grads = problem.expected(reference)
-    inputs_before = {k: v.clone() for k, v in problem.present().items()}
-    upstream_before = {k: v.clone() for k, v in problem.upstream.items()}
-
-    outs, cache = lstm_forward(*problem.inputs.values(), problem.batch_sizes)
-    assert_all("output", want_out, dict(zip(OUTPUTS, outs, strict=True)))
-    grads = lstm_backward(*problem.upstream.values(), cache, need_input_grad=need_input_grad)
-
-    got = grads._asdict()
-    absent = {k for k, v in problem.inputs.items() if v is None}
-    if not need_input_grad:
-        absent.add("x")
-    assert {k for k, v in got.items() if v is None} == absent
-    assert_all("grad", {k: v for k, v in want_grads.items() if k not in absent},
-               {k: v for k, v in got.items() if k not in absent})  # fmt: skip
-    for k, v in inputs_before.items():
-        assert torch.equal(problem.inputs[k], v), f"input {k} modified"
-    for k, v in upstream_before.items():
-        assert torch.equal(problem.upstream[k], v), f"upstream gradient of {k} modified"
+    direct_checker(lstm_forward, lstm_backward, problem, reference, need_input_grad=need_input_grad)
 
 
 @pytest.mark.parametrize("peephole", PEEPHOLE)
 def test_fused_without_input_grad(
-    ragged_shape, peephole, problem_maker, autograd_runner, assert_all, monkeypatch
+    ragged_shape, peephole, problem_maker, no_input_grad_checker
 ) -> None:
     """x not requiring grad: the backward is told to skip grad x, the other gradients are
     unchanged."""
-    calls = []
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs["need_input_grad"])
-        return lstm_backward(*args, **kwargs)
-
-    monkeypatch.setattr(lstm_module, "lstm_backward", spy)
     problem = lstm_problem(problem_maker, ragged_shape, peephole)
-    _, want_grads = problem.expected(reference)
-    del want_grads["x"]
-    _, got_grads = autograd_runner(lstm_fused, problem, input_grad=False)
-    assert calls == [False]
-    assert_all("grad", want_grads, got_grads)
+    no_input_grad_checker(lstm_module, "lstm_backward", lstm_fused, problem, reference)
 
 
 @pytest.mark.parametrize("peephole", PEEPHOLE)

@@ -18,7 +18,6 @@ from rnnkit.ops import rnn_backward, rnn_forward, rnn_fused, rnn_loop
 NONLINEARITY = ["tanh", "relu"]
 BIAS = [pytest.param(True, id="bias"), pytest.param(False, id="nobias")]
 BACKENDS = {"fused": rnn_fused, "loop": rnn_loop}
-OUTPUTS = ("out", "h_n")
 
 
 def reference(nonlinearity: str) -> Callable[..., tuple[dict, dict]]:
@@ -66,55 +65,25 @@ def test_relu_is_exercised(shape, problem_maker) -> None:
 @pytest.mark.parametrize("bias", BIAS)
 @pytest.mark.parametrize("nonlinearity", NONLINEARITY)
 def test_forward_backward_directly(
-    shape, nonlinearity, bias, need_input_grad, problem_maker, assert_all
+    shape, nonlinearity, bias, need_input_grad, problem_maker, direct_checker
 ) -> None:
-    """rnn_forward / rnn_backward without autograd: same numbers, None exactly where an input
-    is absent (and x when not needed), and neither the inputs nor the upstream gradients are
-    modified."""
+    """rnn_forward / rnn_backward without autograd (see ``check_forward_backward_directly``)."""
     problem = rnn_problem(problem_maker, shape, bias)
-    want_out, want_grads = problem.expected(reference(nonlinearity))
-    inputs_before = {k: v.clone() for k, v in problem.present().items()}
-    upstream_before = {k: v.clone() for k, v in problem.upstream.items()}
-
-    outs, cache = rnn_forward(
-        *problem.inputs.values(), problem.batch_sizes, nonlinearity=nonlinearity
+    forward = partial(rnn_forward, nonlinearity=nonlinearity)
+    direct_checker(
+        forward, rnn_backward, problem, reference(nonlinearity), need_input_grad=need_input_grad
     )
-    assert_all("output", want_out, dict(zip(OUTPUTS, outs, strict=True)))
-    grads = rnn_backward(*problem.upstream.values(), cache, need_input_grad=need_input_grad)
-
-    got = grads._asdict()
-    absent = {k for k, v in problem.inputs.items() if v is None}
-    if not need_input_grad:
-        absent.add("x")
-    assert {k for k, v in got.items() if v is None} == absent
-    assert_all("grad", {k: v for k, v in want_grads.items() if k not in absent},
-               {k: v for k, v in got.items() if k not in absent})  # fmt: skip
-    for k, v in inputs_before.items():
-        assert torch.equal(problem.inputs[k], v), f"input {k} modified"
-    for k, v in upstream_before.items():
-        assert torch.equal(problem.upstream[k], v), f"upstream gradient of {k} modified"
 
 
 @pytest.mark.parametrize("nonlinearity", NONLINEARITY)
 def test_fused_without_input_grad(
-    ragged_shape, nonlinearity, problem_maker, autograd_runner, assert_all, monkeypatch
+    ragged_shape, nonlinearity, problem_maker, no_input_grad_checker
 ) -> None:
     """x not requiring grad: the backward is told to skip grad x, the other gradients are
     unchanged."""
-    calls = []
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs["need_input_grad"])
-        return rnn_backward(*args, **kwargs)
-
-    monkeypatch.setattr(rnn_module, "rnn_backward", spy)
     problem = rnn_problem(problem_maker, ragged_shape)
-    _, want_grads = problem.expected(reference(nonlinearity))
-    del want_grads["x"]
     op = partial(rnn_fused, nonlinearity=nonlinearity)
-    _, got_grads = autograd_runner(op, problem, input_grad=False)
-    assert calls == [False]
-    assert_all("grad", want_grads, got_grads)
+    no_input_grad_checker(rnn_module, "rnn_backward", op, problem, reference(nonlinearity))
 
 
 @pytest.mark.parametrize("nonlinearity", NONLINEARITY)
