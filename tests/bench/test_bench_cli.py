@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 import torch
 
+import rnnkit.ops.cpu as cpu_kernels
 from rnnkit.bench import CONFIGS, VARIANTS
+from rnnkit.bench.run import step_kernels
 from rnnkit.cli.main import main
+from rnnkit.ops.cpu._build import BuildError
 
 POINT = ("dtype", "mode", "batch", "hidden", "steps")
 
@@ -28,6 +31,7 @@ def test_quick_writes_json_and_md_with_every_variant(
     for key in ("device", "device_slug", "torch", "rnnkit", "date", "command"):
         assert result[key], key
     assert result["command"] == "rnnkit bench --quick"
+    assert result["step_kernels"] == "C kernels (rnnkit.ops.cpu)"  # what ran the fused ops' steps
     rows = result["rows"]
     expected = {
         (config, variant, mode)
@@ -48,6 +52,7 @@ def test_quick_writes_json_and_md_with_every_variant(
     assert_ratios_match_medians(rows)
     md = md_path.read_text()
     assert "## fp32, forward" in md and "## fp32, train" in md and "## Skipped" in md
+    assert "Fused ops' step work: C kernels (rnnkit.ops.cpu)." in md
     timed_lines = [line for line in md.splitlines() if line.startswith("| ") and " ms " not in line]
     for row in rows:
         if row["status"] == "ok":
@@ -115,3 +120,8 @@ def test_cuda_without_a_gpu_is_one_error_line(capsys: pytest.CaptureFixture[str]
     assert main(["bench", "--quick", "--device", "cuda"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "sees no GPU" in err, err
+
+
+def test_report_says_when_the_cpu_kernels_did_not_run(monkeypatch) -> None:
+    monkeypatch.setattr(cpu_kernels, "_library", lambda: BuildError("no C compiler found"))
+    assert step_kernels("cpu") == "torch ops (C kernels unavailable: no C compiler found)"

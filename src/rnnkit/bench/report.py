@@ -50,7 +50,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"# rnnkit bench: {result['device']}",
         "",
         f"{result['date']}, rnnkit {result['rnnkit']}, torch {result['torch']}. "
-        f"Command: `{result['command']}`.",
+        f"Command: `{result['command']}`."
+        + (f" Fused ops' step work: {result['step_kernels']}." if "step_kernels" in result else ""),
         "",
         f"One layer, input size = hidden size H, T = {grid['steps']} steps, sequence-first. "
         f"Each time is the median of {_count(grid['repeats'], 'round')} (after "

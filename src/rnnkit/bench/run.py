@@ -18,6 +18,8 @@ from rnnkit.bench.grid import DTYPES, BenchGrid, GridPoint
 from rnnkit.bench.report import Row, add_ratios
 from rnnkit.bench.timing import failure_reason, synchronizer, time_interleaved
 from rnnkit.bench.variants import VARIANTS, Runner, Variant
+from rnnkit.ops import cpu as cpu_kernels
+from rnnkit.ops._step_impl import resolve_step_impl
 
 Key = tuple[str, str]  # (configuration, variant)
 
@@ -42,12 +44,26 @@ def run_bench(grid: BenchGrid, *, progress: bool = False) -> dict[str, Any]:
         "rnnkit": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
+        "step_kernels": step_kernels(grid.device),
         "date": dt.date.today().isoformat(),
         "command": grid.command(),
         "grid": dataclasses.asdict(grid),
         "variants": {name: VARIANTS[name].description for name in VARIANTS},
         "rows": add_ratios(rows),
     }
+
+
+def step_kernels(device: str) -> str:
+    """What runs the fused ops' per-step element-wise work on ``device`` (float32), and why
+    not the kernels where they are unavailable."""
+    impl = resolve_step_impl(None, torch.zeros(1, device=device))
+    if impl == "c":
+        return "C kernels (rnnkit.ops.cpu)"
+    if impl == "triton":
+        return "Triton kernels (rnnkit.ops.triton)"
+    if device == "cpu":
+        return f"torch ops (C kernels unavailable: {cpu_kernels.unavailable_reason()})"
+    return "torch ops (triton does not import)"
 
 
 def bench_point(grid: BenchGrid, point: GridPoint) -> list[Row]:
