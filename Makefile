@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/rnnkit bench
+
+# On a machine with a CUDA GPU whose python3 already has torch and triton (no .venv there): the
+# Triton kernels compiled, checked at full sizes, then the benchmark rows issue 5's GPU goals are
+# read from (H 512, T 256, batch 1/8/64, fp32 and bf16), written to $$OUT or benchmarks/results.
+GPU_BENCH := --device=cuda --batch=1,8,64 --hidden=512 --steps=256 --repeats=10 --warmup=3 \
+	--configs=lstm,lstm-peephole,gru,gru-reset-before --variants=loop,fused,native,persistent
+gpu-check:
+	PYTHONPATH=src python3 -m pytest -q -p no:cacheprovider tests/ops/gpu
+	PYTHONPATH=src python3 -m rnnkit bench $(GPU_BENCH) --out $${OUT:-benchmarks/results}
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -272,11 +272,11 @@ class Problem:
         expected_grads["x"] = self.pack(torch.from_numpy(dx_pad))
         return expected_out, expected_grads
 
-    def to(self, dtype: torch.dtype) -> Problem:
-        """The same problem in another dtype."""
+    def to(self, dtype: torch.dtype, device: str | torch.device | None = None) -> Problem:
+        """The same problem in another dtype (and on another device)."""
 
         def cast(t: Tensor | None) -> Any:
-            return None if t is None else t.to(dtype)
+            return None if t is None else t.to(device=device, dtype=dtype)
 
         return Problem(
             self.shape,

@@ -106,6 +106,9 @@ def _build_runners(
             if variant.name in left_out or unsupported:
                 skipped[key] = left_out.get(variant.name) or str(unsupported)
                 continue
+            if variant.forward_only and point.mode == "train":
+                skipped[key] = "forward only: an inference kernel"
+                continue
             try:
                 runners[key] = variant.build(config, layer, compile_backend=grid.compile_backend)
             except Exception as exc:  # e.g. TorchScript or torch.compile missing: reported

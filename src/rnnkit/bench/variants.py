@@ -42,9 +42,13 @@ class Variant:
     description: str  # one line for the report
     build: Build
     needs_torch_layer: bool = False  # exists only for the configurations torch has a kernel for
+    only: tuple[str, ...] | None = None  # the configurations it exists for, None: all
+    forward_only: bool = False  # an inference kernel: no training rows
 
     def supports(self, config: CellConfig) -> bool:
         """Whether this variant exists for ``config`` (torch's layer only where torch has one)."""
+        if self.only is not None and config.name not in self.only:
+            return False
         return config.torch_layer is not None or not self.needs_torch_layer
 
 
@@ -157,6 +161,31 @@ def _build_script_loop(config: CellConfig, layer: Layer, *, compile_backend: str
     return Runner(run, module)
 
 
+def _build_persistent(config: CellConfig, layer: Layer, *, compile_backend: str) -> Runner:
+    """rnnkit's persistent forward kernel (:mod:`rnnkit.ops.triton.persistent`): CUDA (or
+    Triton's interpreter), no gradients; a size or dtype it cannot run fails at the first call,
+    with its reason."""
+    from rnnkit.ops._step_impl import resolve_step_impl
+
+    resolve_step_impl("triton", _param(layer, "weight_ih_l0"))  # raises unless triton runs here
+    from rnnkit.ops.triton.persistent import gru_persistent, lstm_persistent
+
+    hidden = layer.hidden_size
+    module = copy.deepcopy(layer)
+    weights = _weights(module)
+
+    def run(x: Tensor) -> Tensor:
+        steps, batch, _ = x.shape
+        rows, h0 = x.reshape(steps * batch, -1), x.new_zeros(batch, hidden)  # (N, I), (B, H)
+        if config.family == "lstm":
+            out = lstm_persistent(rows, h0, h0, *weights, [batch] * steps)[0]
+        else:
+            out = gru_persistent(rows, h0, *weights, [batch] * steps)[0]
+        return out.view(steps, batch, hidden)
+
+    return Runner(run, module)
+
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
@@ -177,6 +206,14 @@ VARIANTS: dict[str, Variant] = {
             "compiled-loop",
             "the loop backend's step function compiled by torch.compile, in a Python time loop",
             _build_compiled_loop,
+        ),
+        Variant(
+            "persistent",
+            "rnnkit's persistent Triton forward kernel, W_hh on-chip for the whole sequence "
+            "(plain LSTM, torch's GRU; CUDA, fp32, H ≤ 512; inference only)",
+            _build_persistent,
+            only=("lstm", "gru"),
+            forward_only=True,
         ),
     )
 }

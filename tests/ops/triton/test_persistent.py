@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 
+from rnnkit.bench import CONFIGS, VARIANTS
 from rnnkit.ops import gru_forward, lstm_forward
 
 pytest.importorskip("triton")
@@ -73,3 +74,17 @@ def test_refuses_what_it_cannot_run(change, message) -> None:
     w_ih, w_hh = torch.zeros(3 * H, 2, dtype=dtype), torch.zeros(3 * H, H, dtype=dtype)
     with pytest.raises(ValueError, match=message):
         gru_persistent(x, h0, w_ih, w_hh, None, None, [3, 2], units_per_program=change.get("units"))
+
+
+@pytest.mark.parametrize("config_name", ["lstm", "gru"])
+def test_bench_variant_matches_the_loop_backend(config_name) -> None:
+    """``rnnkit bench``'s persistent variant computes what the loop backend computes."""
+    config = CONFIGS[config_name]
+    torch.manual_seed(0)
+    layer = config.layer(7, backend="loop", device=torch.device("cpu"), dtype=torch.float32)
+    x = torch.randn(5, 3, 7)  # (T, B, H)
+    runner = VARIANTS["persistent"].build(config, layer, compile_backend="eager")
+    with torch.no_grad():
+        want = layer(x)[0]
+        got = runner.run(x)
+    torch.testing.assert_close(got, want, **TOL)
