@@ -281,10 +281,12 @@ class _RecurrentLayer(nn.Module):
 
     def _runs_native(self, data: Tensor, *, packed: bool) -> bool:
         """Whether the input goes through torch's kernel. ``auto`` trains on the CPU with the
-        fused op where that is faster (``benchmarks/results/cpu-train-vs-torch-2026-11-30/``): the
-        GRU on any input (1.2–5.2× faster than torch's CPU GRU), the LSTM on packed input only
-        (torch's packed CPU LSTM trains 1.1–3.9× slower, its dense one is faster from H = 256).
-        For inference, and for the Elman RNN, torch's kernels are as fast or faster."""
+        fused op where that is faster: the GRU on any input (1.2–5.2× faster than torch's CPU
+        GRU, ``benchmarks/results/cpu-train-vs-torch-2026-11-30/``), the LSTM on packed input
+        only (torch's packed CPU LSTM trains 1.6–4.7× slower, ``cpu-packed-2026-11-30.md``; its
+        dense one is as fast or faster from H = 256). For inference torch's kernels stay: the
+        fused LSTM runs dense input at 0.44–0.77 of their speed, and elsewhere the two are
+        within 0.97–1.3× of each other; the Elman RNN's step is a single op either way."""
         if self.backend_used != "native":
             return False
         where = self._fused_trains_faster_on_cpu
