@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 
@@ -368,6 +369,7 @@ class GRUFunction(torch.autograd.Function):
         return (*grads, None, None)
 
 
+@opaque_to_compile
 def gru_fused(
     x: Tensor,
     h0: Tensor,

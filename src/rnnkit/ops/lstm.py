@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 
@@ -335,6 +336,7 @@ class LSTMFunction(torch.autograd.Function):
         return (*grads, None)
 
 
+@opaque_to_compile
 def lstm_fused(
     x: Tensor,
     h0: Tensor,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 
@@ -232,6 +233,7 @@ class RNNFunction(torch.autograd.Function):
         return (*grads, None, None)
 
 
+@opaque_to_compile
 def rnn_fused(
     x: Tensor,
     h0: Tensor,
