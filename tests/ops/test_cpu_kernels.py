@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -143,3 +144,14 @@ def test_loading_keeps_subnormal_numbers() -> None:
     assert cpu_kernels.available()
     tiny = torch.tensor([1e-40], dtype=torch.float32)
     assert float(tiny * 1.5) > 0
+
+
+def test_unusable_home_cache_falls_back_to_the_temp_dir(tmp_path, monkeypatch) -> None:
+    """~/.cache/rnnkit that cannot be made (here: its parent is a file): the temp dir serves."""
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.delenv("RNNKIT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    load_library()
+    assert list((tmp_path / "tmp").glob("rnnkit-*/rnnkit_cpu_kernels-*.so"))

@@ -1,6 +1,7 @@
 """Compiling kernels.c into a shared library once per machine, and loading it with ctypes.
 
-The library is cached under ``$RNNKIT_CACHE_DIR`` (default ``~/.cache/rnnkit``), named by a hash
+The library is cached under ``$RNNKIT_CACHE_DIR`` (default ``~/.cache/rnnkit``, or a folder in
+the temporary directory where that is not writable), named by a hash
 of the sources, the compiler, its flags and the CPU, written atomically (compiled in a temporary
 folder, then renamed), so concurrent processes and later sessions reuse it. Flags are tried best
 first: ``-march=native`` with glibc's vector math library (libmvec), then portable ones; the
@@ -99,10 +100,18 @@ def _cpu_flags() -> str:
 
 
 def _cache_dir() -> Path:
+    """$RNNKIT_CACHE_DIR, else ~/.cache/rnnkit, else (not writable) a folder in the temp dir."""
     configured = os.environ.get("RNNKIT_CACHE_DIR")
     if configured:
         return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnnkit"
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnnkit"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if os.access(home, os.W_OK):
+            return home
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / f"rnnkit-{os.getuid() if hasattr(os, 'getuid') else 0}"
 
 
 def _describe(error: OSError | subprocess.CalledProcessError) -> str:
