@@ -25,9 +25,9 @@ class CpuGRUForward:
         sizes: list[int],
     ) -> None:
         dtype = acts.dtype
-        self.after = kernel("gru_forward_reset_after", dtype)
-        self.gate = kernel("gru_forward_reset_gate", dtype)
-        self.update_ = kernel("gru_forward_update", dtype)
+        self.after_kernel = kernel("gru_forward_reset_after", dtype)
+        self.gate_kernel = kernel("gru_forward_reset_gate", dtype)
+        self.update_kernel = kernel("gru_forward_update", dtype)
         self.sizes, self.H = sizes, out.shape[1]
         self.hp_s: tuple[Tensor, ...] = hidden_part.split(sizes)
         self.h_s: tuple[Tensor, ...] = out.split(sizes)
@@ -37,7 +37,7 @@ class CpuGRUForward:
 
     def reset_after(self, t: int, h_prev: Tensor) -> Tensor:
         h_prev = _rows(h_prev)
-        self.after(
+        self.after_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, self.hp_p[t], self.hp_ld,
             h_prev.data_ptr(), h_prev.stride(0), self.h_p[t], self.h_ld,
         )  # fmt: skip
@@ -45,7 +45,7 @@ class CpuGRUForward:
 
     def reset_gate(self, t: int, h_prev: Tensor) -> Tensor:
         h_prev = _rows(h_prev)
-        self.gate(
+        self.gate_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, h_prev.data_ptr(), h_prev.stride(0),
             self.hp_p[t], self.hp_ld,
         )  # fmt: skip
@@ -53,7 +53,7 @@ class CpuGRUForward:
 
     def update(self, t: int, h_prev: Tensor) -> Tensor:
         h_prev = _rows(h_prev)
-        self.update_(
+        self.update_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, h_prev.data_ptr(), h_prev.stride(0),
             self.h_p[t], self.h_ld,
         )  # fmt: skip
@@ -75,9 +75,9 @@ class CpuGRUBackward:
         sizes: list[int],
     ) -> None:
         dtype = acts.dtype
-        self.after = kernel("gru_backward_reset_after", dtype)
-        self.update_ = kernel("gru_backward_update", dtype)
-        self.gate = kernel("gru_backward_reset_gate", dtype)
+        self.after_kernel = kernel("gru_backward_reset_after", dtype)
+        self.update_kernel = kernel("gru_backward_update", dtype)
+        self.gate_kernel = kernel("gru_backward_reset_gate", dtype)
         self.sizes, self.H = sizes, h_prev.shape[1]
         rows = [_rows(t) for t in (grad_out, acts, hidden_part, h_prev, grad_x_acts)]
         if grad_h_acts is not None:
@@ -93,21 +93,21 @@ class CpuGRUBackward:
 
     def reset_after(self, t: int, dh: Tensor) -> None:
         assert self.gh_p is not None, "reset_after needs grad_h_acts"
-        self.after(
+        self.after_kernel(
             self.sizes[t], self.H, self.go_p[t], self.go_ld, self.a_p[t], self.a_ld,
             self.hp_p[t], self.hp_ld, self.hprev_p[t], self.hprev_ld, dh.data_ptr(),
             dh.stride(0), self.gx_p[t], self.gh_p[t], self.g_ld,
         )  # fmt: skip
 
     def update(self, t: int, dh: Tensor) -> None:
-        self.update_(
+        self.update_kernel(
             self.sizes[t], self.H, self.go_p[t], self.go_ld, self.a_p[t], self.a_ld,
             self.hprev_p[t], self.hprev_ld, dh.data_ptr(), dh.stride(0), self.gx_p[t], self.g_ld,
         )  # fmt: skip
 
     def reset_gate(self, t: int, dh: Tensor, d_rh: Tensor) -> None:
         d_rh = _rows(d_rh)
-        self.gate(
+        self.gate_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, self.hprev_p[t], self.hprev_ld,
             d_rh.data_ptr(), d_rh.stride(0), dh.data_ptr(), dh.stride(0), self.gx_p[t], self.g_ld,
         )  # fmt: skip
