@@ -75,3 +75,9 @@ def reverse_index(batch_sizes: Sequence[int], device: torch.device) -> Tensor:
     batch = torch.arange(sizes.sum().item(), device=device) - offsets[steps]  # (N,)
     lengths = sequence_lengths(batch_sizes, device)  # (B,)
     return offsets[lengths[batch] - 1 - steps] + batch
+
+
+def unit_column_stride(t: Tensor) -> Tensor:
+    """``t`` (rows, W) itself when its columns are contiguous (a row stride is all a step kernel
+    takes), else a contiguous copy: a step kernel's input the caller passed in strided."""
+    return t if t.stride(1) == 1 else t.contiguous()

@@ -41,10 +41,10 @@ def load_library() -> ctypes.CDLL:
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise BuildError("no C compiler found (set CC, or install gcc)")
-    source_dir = Path(__file__).parent
+    source_dir, cache = Path(__file__).parent, _cache_dir()
     errors = []
     for extra, link in FLAG_SETS:
-        path = _cache_dir() / f"rnnkit_cpu_kernels-{_key(compiler, extra + link)}.so"
+        path = cache / f"rnnkit_cpu_kernels-{_key(compiler, extra + link)}.so"
         if not path.exists():
             try:
                 _compile(compiler, source_dir, extra, link, path)

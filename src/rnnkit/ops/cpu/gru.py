@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from rnnkit.ops._packed import unit_column_stride
 from rnnkit.ops.cpu import kernel, step_pointers
-
-
-def _rows(t: Tensor) -> Tensor:
-    """``t`` itself when its columns are unit-stride (all a kernel takes), else a copy."""
-    return t if t.stride(1) == 1 else t.contiguous()
 
 
 class CpuGRUForward:
@@ -36,7 +32,7 @@ class CpuGRUForward:
         self.a_ld, self.hp_ld, self.h_ld = (t.stride(0) for t in self.buffers)
 
     def reset_after(self, t: int, h_prev: Tensor) -> Tensor:
-        h_prev = _rows(h_prev)
+        h_prev = unit_column_stride(h_prev)
         self.after_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, self.hp_p[t], self.hp_ld,
             h_prev.data_ptr(), h_prev.stride(0), self.h_p[t], self.h_ld,
@@ -44,7 +40,7 @@ class CpuGRUForward:
         return self.h_s[t]
 
     def reset_gate(self, t: int, h_prev: Tensor) -> Tensor:
-        h_prev = _rows(h_prev)
+        h_prev = unit_column_stride(h_prev)
         self.gate_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, h_prev.data_ptr(), h_prev.stride(0),
             self.hp_p[t], self.hp_ld,
@@ -52,7 +48,7 @@ class CpuGRUForward:
         return self.hp_s[t]
 
     def update(self, t: int, h_prev: Tensor) -> Tensor:
-        h_prev = _rows(h_prev)
+        h_prev = unit_column_stride(h_prev)
         self.update_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, h_prev.data_ptr(), h_prev.stride(0),
             self.h_p[t], self.h_ld,
@@ -79,7 +75,7 @@ class CpuGRUBackward:
         self.update_kernel = kernel("gru_backward_update", dtype)
         self.gate_kernel = kernel("gru_backward_reset_gate", dtype)
         self.sizes, self.H = sizes, h_prev.shape[1]
-        rows = [_rows(t) for t in (grad_out, acts, hidden_part, h_prev, grad_x_acts)]
+        rows = [unit_column_stride(t) for t in (grad_out, acts, hidden_part, h_prev, grad_x_acts)]
         if grad_h_acts is not None:
             assert grad_h_acts.stride() == grad_x_acts.stride(), "grad_x/h_acts: same layout"
             rows.append(grad_h_acts)
@@ -106,7 +102,7 @@ class CpuGRUBackward:
         )  # fmt: skip
 
     def reset_gate(self, t: int, dh: Tensor, d_rh: Tensor) -> None:
-        d_rh = _rows(d_rh)
+        d_rh = unit_column_stride(d_rh)
         self.gate_kernel(
             self.sizes[t], self.H, self.a_p[t], self.a_ld, self.hprev_p[t], self.hprev_ld,
             d_rh.data_ptr(), d_rh.stride(0), dh.data_ptr(), dh.stride(0), self.gx_p[t], self.g_ld,

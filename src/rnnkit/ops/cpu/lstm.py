@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from rnnkit.ops._packed import unit_column_stride
 from rnnkit.ops.cpu import kernel, step_pointers
 
 
@@ -30,7 +31,7 @@ class CpuLSTMForward:
         self.ld_acts, self.ld_out = acts.stride(0), out.stride(0)
 
     def __call__(self, t: int, c_prev: Tensor) -> tuple[Tensor, Tensor]:
-        c_prev = c_prev if c_prev.stride(1) == 1 else c_prev.contiguous()
+        c_prev = unit_column_stride(c_prev)
         self.kernel(
             self.sizes[t], self.H, self.a_p[t], self.ld_acts, c_prev.data_ptr(), c_prev.stride(0),
             self.w_ch_ptr, self.c_p[t], self.tc_p[t], self.h_p[t], self.ld_out,
@@ -56,7 +57,7 @@ class CpuLSTMBackward:
         self.w_ch = None if w_ch is None else w_ch.contiguous()
         self.w_ch_ptr = None if self.w_ch is None else self.w_ch.data_ptr()
         rows = (grad_out, acts, tanh_cells, c_prev, grad_acts)
-        self.buffers = tuple(t if t.stride(1) == 1 else t.contiguous() for t in rows)
+        self.buffers = tuple(unit_column_stride(t) for t in rows)
         self.go_p, self.a_p, self.tc_p, self.cp_p, self.ga_p = (
             step_pointers(t, sizes) for t in self.buffers
         )

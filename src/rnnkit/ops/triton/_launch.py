@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 
-from torch import Tensor
-
 TILE_ELEMENTS = 1024  # per program: 8 per thread with the default 4 warps
 MAX_BLOCK_H = 256
 
@@ -22,9 +20,3 @@ def step_grid(rows: int, H: int) -> tuple[tuple[int, int], dict[str, int]]:
     block_b = min(next_power_of_2(rows), max(1, TILE_ELEMENTS // block_h))
     grid = (-(-rows // block_b), -(-H // block_h))
     return grid, {"BLOCK_B": block_b, "BLOCK_H": block_h}
-
-
-def unit_column_stride(t: Tensor) -> Tensor:
-    """``t`` (b, H) itself when its columns are contiguous (a row stride is all a kernel takes),
-    else a contiguous copy — only ever an initial state the caller passed in."""
-    return t if t.stride(1) == 1 else t.contiguous()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from rnnkit.ops.triton._launch import step_grid, unit_column_stride
+from rnnkit.ops._packed import unit_column_stride
+from rnnkit.ops.triton._launch import step_grid
 from rnnkit.ops.triton.kernels import lstm as kernels
 
 
