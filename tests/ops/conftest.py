@@ -5,7 +5,8 @@
 - ``cpu_step_impl``: a test that takes it runs with the C step kernels and with torch's;
 - ``fused_problem`` / ``fused_runner``: a fused op by name, run with a chosen step implementation
   (the step-kernel tests compare two);
-- ``assert_close(name, ref, got, atol, rtol)``, which names the tensor that differs;
+- ``assert_close(name, ref, got, atol, rtol)``, which names the tensor that differs, and
+  ``assert_all_to_scale``, errors measured against each tensor's largest value (bf16 runs);
 - problem makers: random inputs for an op over packed sequences, random upstream gradients on
   every output, and what the NumPy reference says the outputs and gradients are.
 
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence
 
+import rnnkit.ops.cpu as cpu_kernels
 from rnnkit.ops import (
     gru_backward,
     gru_forward,
@@ -37,6 +39,7 @@ from rnnkit.ops import (
     rnn_backward,
     rnn_forward,
 )
+from rnnkit.ops._step_impl import resolve_step_impl
 
 Array = NDArray[np.float64]
 # A family's reference, adapted: (inputs, upstream gradients) -> (outputs, gradients), all NumPy,
@@ -66,9 +69,6 @@ def _poisoned_empty(nan_filled_empty: None) -> None:
 def cpu_step_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test once with the C step kernels (the default on CPU tensors) and once with the
     torch step classes (the default where the kernels cannot be built)."""
-    import rnnkit.ops.cpu as cpu_kernels
-    from rnnkit.ops._step_impl import resolve_step_impl
-
     if request.param == "torch":
         monkeypatch.setattr(cpu_kernels, "available", lambda: False)
     else:
@@ -115,6 +115,24 @@ def assert_all_close(
     assert set(got) == set(ref), f"{what}: keys {sorted(got)}, expected {sorted(ref)}"
     for name in ref:
         assert_close_named(f"{what} {name}", ref[name], got[name], atol, rtol)
+
+
+def assert_all_close_to_scale(
+    what: str, ref: Mapping[str, Tensor], got: Mapping[str, Tensor], rel: float
+) -> None:
+    """Every tensor of ``got`` within ``rel`` of its reference's largest absolute value (for
+    low-precision runs, compared in float32); the two mappings must have the same keys."""
+    assert set(got) == set(ref), f"{what}: keys {sorted(got)}, expected {sorted(ref)}"
+    for name, want in ref.items():
+        scale = float(want.float().abs().max())
+        err = float((got[name].float() - want.float()).abs().max())  # NaN fails the comparison
+        assert err <= rel * scale, f"{what} {name}: max error {err:.3g}, scale {scale:.3g}"
+
+
+@pytest.fixture
+def assert_all_to_scale() -> Callable[..., None]:
+    """:func:`assert_all_close_to_scale`, as a fixture: ``(what, ref_dict, got_dict, rel)``."""
+    return assert_all_close_to_scale
 
 
 @pytest.fixture

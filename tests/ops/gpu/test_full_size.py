@@ -41,28 +41,24 @@ def _compiled_kernels() -> None:
     assert not interpreted, "TRITON_INTERPRET is set: run `pytest tests/ops/gpu` on its own"
 
 
-def assert_close_to_scale(what: str, want: dict, got: dict, rel: float) -> None:
-    assert set(got) == set(want), f"{what}: {sorted(got)}, expected {sorted(want)}"
-    for name, ref in want.items():
-        scale = float(ref.float().abs().max())
-        err = float((got[name].float() - ref.float()).abs().max())  # NaN fails the comparison
-        assert err <= rel * max(scale, 1e-6), f"{what} {name}: error {err:.3g}, scale {scale:.3g}"
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
 @pytest.mark.parametrize("hidden", [512, 1024])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_triton_steps_match_torch_steps(variant, hidden, dtype, fused_problem, fused_runner):
+def test_triton_steps_match_torch_steps(
+    variant, hidden, dtype, fused_problem, fused_runner, assert_all_to_scale
+):
     problem = fused_problem(variant, (T,) * B, hidden, hidden).to(torch.float32, "cuda")
     want = fused_runner(variant, problem, "torch")
     got = fused_runner(variant, problem.to(dtype, "cuda"), "triton")
     for what, ref, mine in zip(("output", "cache", "grad"), want, got, strict=True):
-        assert_close_to_scale(what, ref, mine, REL[dtype])
+        assert_all_to_scale(what, ref, mine, REL[dtype])
 
 
 @pytest.mark.parametrize("batch", [1, 8])
 @pytest.mark.parametrize("variant", ["lstm", "gru-reset_after"])
-def test_persistent_matches_the_fused_forward(variant, batch, fused_problem, fused_runner):
+def test_persistent_matches_the_fused_forward(
+    variant, batch, fused_problem, fused_runner, assert_all_to_scale
+):
     from rnnkit.ops.triton.persistent import gru_persistent, lstm_persistent
 
     problem = fused_problem(variant, (T,) * batch, 512, 512).to(torch.float32, "cuda")
@@ -76,4 +72,4 @@ def test_persistent_matches_the_fused_forward(variant, batch, fused_problem, fus
     else:
         args = [inputs[k] for k in ("x", "h0", "w_ih", "w_hh", "b_ih", "b_hh")]
         got = dict(zip(("out", "h_n"), gru_persistent(*args, problem.batch_sizes), strict=True))
-    assert_close_to_scale("output", want, got, REL[torch.float32])
+    assert_all_to_scale("output", want, got, REL[torch.float32])
