@@ -11,7 +11,7 @@ import torch
 
 import rnnkit.ops.cpu as cpu_kernels
 from rnnkit.bench import CONFIGS, VARIANTS
-from rnnkit.bench.run import step_kernels
+from rnnkit.bench.run import step_kernels, step_products
 from rnnkit.cli.main import main
 from rnnkit.ops.cpu._build import BuildError
 
@@ -32,6 +32,8 @@ def test_quick_writes_json_and_md_with_every_variant(
         assert result[key], key
     assert result["command"] == "rnnkit bench --quick"
     assert result["step_kernels"] == "C kernels (rnnkit.ops.cpu)"  # what ran the fused ops' steps
+    assert result["step_products"].startswith("oneDNN, weights packed once, from H 512")
+    assert result["step_products"] in md_path.read_text()
     rows = result["rows"]
     expected = {
         (config, variant, mode)
@@ -125,3 +127,9 @@ def test_cuda_without_a_gpu_is_one_error_line(capsys: pytest.CaptureFixture[str]
 def test_report_says_when_the_cpu_kernels_did_not_run(monkeypatch) -> None:
     monkeypatch.setattr(cpu_kernels, "_library", lambda: BuildError("no C compiler found"))
     assert step_kernels("cpu") == "torch ops (C kernels unavailable: no C compiler found)"
+
+
+def test_report_says_what_ran_the_step_products(monkeypatch) -> None:
+    assert step_products("cuda") == "torch (cuBLAS)"
+    monkeypatch.setenv("RNNKIT_ONEDNN", "0")
+    assert step_products("cpu") == "torch (MKL; RNNKIT_ONEDNN=0)"

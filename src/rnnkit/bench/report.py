@@ -51,7 +51,10 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"{result['date']}, rnnkit {result['rnnkit']}, torch {result['torch']}. "
         f"Command: `{result['command']}`."
-        + (f" Fused ops' step work: {result['step_kernels']}." if "step_kernels" in result else ""),
+        + (f" Fused ops' step work: {result['step_kernels']}." if "step_kernels" in result else "")
+        + (
+            f" Their step products: {result['step_products']}." if "step_products" in result else ""
+        ),
         "",
         f"One layer, input size = hidden size H, T = {grid['steps']} steps, sequence-first. "
         f"Each time is the median of {_count(grid['repeats'], 'round')} (after "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import platform
 import statistics
 from typing import Any
@@ -18,6 +19,7 @@ from rnnkit.bench.grid import DTYPES, BenchGrid, GridPoint
 from rnnkit.bench.report import Row, add_ratios
 from rnnkit.bench.timing import failure_reason, synchronizer, time_interleaved
 from rnnkit.bench.variants import VARIANTS, Runner, Variant
+from rnnkit.ops import _step_matmul as step_matmul
 from rnnkit.ops import cpu as cpu_kernels
 from rnnkit.ops._step_impl import resolve_step_impl
 
@@ -45,6 +47,7 @@ def run_bench(grid: BenchGrid, *, progress: bool = False) -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "step_kernels": step_kernels(grid.device),
+        "step_products": step_products(grid.device),
         "date": dt.date.today().isoformat(),
         "command": grid.command(),
         "grid": dataclasses.asdict(grid),
@@ -64,6 +67,20 @@ def step_kernels(device: str) -> str:
     if device == "cpu":
         return f"torch ops (C kernels unavailable: {cpu_kernels.unavailable_reason()})"
     return "torch ops (triton does not import)"
+
+
+def step_products(device: str) -> str:
+    """What runs the fused ops' per-step matrix products on ``device`` (float32)."""
+    if device != "cpu":
+        return "torch (cuBLAS)"
+    if os.environ.get("RNNKIT_ONEDNN", "1") == "0":
+        return "torch (MKL; RNNKIT_ONEDNN=0)"
+    if not step_matmul.onednn_available():
+        return "torch (MKL; oneDNN's matmul ops unavailable in this torch)"
+    return (
+        f"oneDNN, weights packed once, from H {step_matmul.ONEDNN_MIN_SIZE}, batch "
+        f"{step_matmul.ONEDNN_MIN_BATCH} and T {step_matmul.ONEDNN_MIN_STEPS}; torch (MKL) below"
+    )
 
 
 def bench_point(grid: BenchGrid, point: GridPoint) -> list[Row]:

@@ -7,7 +7,8 @@ Gate order r, z, n (torch's). r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise,
     reset_after=False (Cho et al. 2014):  n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
     h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
 
-Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch (each
+step's through :class:`~rnnkit.ops._step_matmul.StepMatmul`, oneDNN's where it is faster); the
 element-wise work of each step runs in torch ops, Triton kernels or C kernels (``step_impl``,
 see :mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
 :mod:`rnnkit.ops.triton.gru` and :mod:`rnnkit.ops.cpu.gru`.
@@ -26,6 +27,7 @@ from rnnkit.ops._autograd import load_cache, save_cache
 from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
+from rnnkit.ops._step_matmul import StepMatmul
 
 
 class GRUCache(NamedTuple):
@@ -89,22 +91,20 @@ def gru_forward(
     out = x.new_empty(N, H)
     step = _forward_steps(step_impl, acts, hidden_part, out, sizes)
     if reset_after:
-        hp_s, w_hh_t = hidden_part.split(sizes), w_hh.t()
+        hp_s, recurrent = hidden_part.split(sizes), StepMatmul(w_hh.t(), sizes)
     else:
         rz_s, n_s = acts[:, : 2 * H].split(sizes), acts[:, 2 * H :].split(sizes)
-        w_hrz_t, w_hn_t = w_hh[: 2 * H].t(), w_hh[2 * H :].t()
+        recurrent_rz = StepMatmul(w_hh[: 2 * H].t(), sizes)
+        recurrent_n = StepMatmul(w_hh[2 * H :].t(), sizes)
     h = h0
     for t, size in enumerate(sizes):
         h_prev = h[:size] if ragged else h
         if reset_after:
-            if b_hh is not None:
-                torch.addmm(b_hh, h_prev, w_hh_t, out=hp_s[t])
-            else:
-                torch.mm(h_prev, w_hh_t, out=hp_s[t])
+            recurrent.write(hp_s[t], h_prev, b_hh)
             h = step.reset_after(t, h_prev)
         else:
-            rz_s[t].addmm_(h_prev, w_hrz_t)
-            n_s[t].addmm_(step.reset_gate(t, h_prev), w_hn_t)  # W_hn (r ⊙ h_{t-1})
+            recurrent_rz.add_to(rz_s[t], h_prev)
+            recurrent_n.add_to(n_s[t], step.reset_gate(t, h_prev))  # W_hn (r ⊙ h_{t-1})
             h = step.update(t, h_prev)
     if reset_after:
         hidden_part = hidden_part[:, 2 * H :]
@@ -144,21 +144,22 @@ def gru_backward(
     )  # fmt: skip
     dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     if grad_h_acts is not None:
-        gh_s = grad_h_acts.split(sizes)
+        gh_s, recurrent = grad_h_acts.split(sizes), StepMatmul(w_hh, sizes)
         for t in reversed(range(len(sizes))):
             dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
             step.reset_after(t, dh)
-            dh.addmm_(gh_s[t], w_hh)
+            recurrent.add_to(dh, gh_s[t])
         grad_w_hh = grad_h_acts.t() @ h_prev
         grad_b_hh = grad_h_acts.sum(0) if cache.has_bias else None
     else:
-        w_hrz, w_hn = w_hh[: 2 * H], w_hh[2 * H :]
+        recurrent_rz = StepMatmul(w_hh[: 2 * H], sizes)
+        recurrent_n = StepMatmul(w_hh[2 * H :], sizes)
         grz_s, gn_s = grad_x_acts[:, : 2 * H].split(sizes), grad_x_acts[:, 2 * H :].split(sizes)
         for t in reversed(range(len(sizes))):
             dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
             step.update(t, dh)
-            step.reset_gate(t, dh, gn_s[t] @ w_hn)  # with the gradient of r ⊙ h_{t-1}
-            dh.addmm_(grz_s[t], w_hrz)
+            step.reset_gate(t, dh, recurrent_n(gn_s[t]))  # with the gradient of r ⊙ h_{t-1}
+            recurrent_rz.add_to(dh, grz_s[t])
         grad_w_hh = torch.cat(
             [grad_x_acts[:, : 2 * H].t() @ h_prev, grad_x_acts[:, 2 * H :].t() @ hidden_part]
         )

@@ -7,7 +7,8 @@ Gate order i, f, g, o (torch's). With ``a = W_ih x_t + b_ih + W_hh h_{t-1} + b_h
     o = σ(a_o + w_co ⊙ c_t)         h_t = o ⊙ tanh(c_t)
 
 The peephole terms (``w_ch`` = [w_ci; w_cf; w_co], shape (3H,)) are absent for the plain LSTM.
-Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch (each
+step's through :class:`~rnnkit.ops._step_matmul.StepMatmul`, oneDNN's where it is faster); the
 element-wise work of each step runs in torch ops, a Triton kernel or a C kernel (``step_impl``,
 see :mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
 :mod:`rnnkit.ops.triton.lstm` and :mod:`rnnkit.ops.cpu.lstm`.
@@ -25,6 +26,7 @@ from rnnkit.ops._autograd import load_cache, save_cache
 from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
+from rnnkit.ops._step_matmul import StepMatmul
 
 
 class LSTMCache(NamedTuple):
@@ -91,11 +93,11 @@ def lstm_forward(
     tanh_cells = torch.empty_like(cells)  # (N, H) tanh(c_t)
     out = torch.empty_like(cells)  # (N, H) h_t
     step = _forward_steps(step_impl, acts, cells, tanh_cells, out, w_ch, sizes)
-    a_s, w_hh_t = acts.split(sizes), w_hh.t()
+    a_s, recurrent = acts.split(sizes), StepMatmul(w_hh.t(), sizes)
     h, c = h0, c0
     for t, size in enumerate(sizes):
         h_prev, c_prev = (h[:size], c[:size]) if ragged else (h, c)
-        a_s[t].addmm_(h_prev, w_hh_t)  # (b, 4H) pre-activations of step t
+        recurrent.add_to(a_s[t], h_prev)  # (b, 4H) pre-activations of step t
         h, c = step(t, c_prev)
     outputs = (out, final_rows(out, batch_sizes), final_rows(cells, batch_sizes))
     cache = LSTMCache(
@@ -132,14 +134,14 @@ def lstm_backward(
     step = _backward_steps(
         step_impl, grad_out.contiguous(), acts, tanh_cells, c_prev, w_ch, grad_acts, sizes
     )
-    ga_s = grad_acts.split(sizes)
+    ga_s, recurrent = grad_acts.split(sizes), StepMatmul(w_hh, sizes)
     dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     dc_carry = grad_c_n.clone(memory_format=torch.contiguous_format)
     for t in range(len(sizes) - 1, -1, -1):
         size = sizes[t]
         dh, dc = (dh_carry[:size], dc_carry[:size]) if ragged else (dh_carry, dc_carry)
         step(t, dh, dc)
-        torch.mm(ga_s[t], w_hh, out=dh)
+        recurrent.write(dh, ga_s[t])
     h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
     grad_b = grad_acts.sum(0) if cache.has_bias else None
     grad_w_ch = None

@@ -2,7 +2,8 @@
 
     h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),   f = tanh or relu
 
-Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch; the
+Sequences are packed rows (see :mod:`rnnkit.ops._packed`). The matrix products run in torch (each
+step's through :class:`~rnnkit.ops._step_matmul.StepMatmul`, oneDNN's where it is faster); the
 element-wise work of each step runs in torch ops or in a Triton kernel (``step_impl``, see
 :mod:`rnnkit.ops._step_impl`), through the step classes below and their twins in
 :mod:`rnnkit.ops.triton.rnn`.
@@ -21,6 +22,7 @@ from rnnkit.ops._autograd import load_cache, save_cache
 from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
+from rnnkit.ops._step_matmul import StepMatmul
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -75,10 +77,10 @@ def rnn_forward(
     bias = b_ih + b_hh if b_ih is not None and b_hh is not None else None
     out = F.linear(x, w_ih, bias)  # (N, H): pre-activations, turned into h_t step by step
     step = _forward_steps(step_impl, out, sizes, nonlinearity)
-    a_s, w_hh_t = out.split(sizes), w_hh.t()
+    a_s, recurrent = out.split(sizes), StepMatmul(w_hh.t(), sizes)
     h = h0
     for t, size in enumerate(sizes):
-        a_s[t].addmm_(h[:size] if ragged else h, w_hh_t)  # (b, H)
+        recurrent.add_to(a_s[t], h[:size] if ragged else h)  # (b, H)
         h = step(t)
     cache = RNNCache(x, h0, out, w_ih, w_hh, bias is not None, nonlinearity, tuple(batch_sizes))
     return (out, final_rows(out, batch_sizes)), cache
@@ -107,12 +109,12 @@ def rnn_backward(
     step = _backward_steps(
         step_impl, grad_out.contiguous(), out, grad_acts, sizes, cache.nonlinearity
     )
-    ga_s = grad_acts.split(sizes)
+    ga_s, recurrent = grad_acts.split(sizes), StepMatmul(w_hh, sizes)
     dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     for t in range(len(sizes) - 1, -1, -1):
         dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
         step(t, dh)
-        torch.mm(ga_s[t], w_hh, out=dh)
+        recurrent.write(dh, ga_s[t])
     grad_b = grad_acts.sum(0) if cache.has_bias else None
     return RNNGrads(
         x=grad_acts @ w_ih if need_input_grad else None,

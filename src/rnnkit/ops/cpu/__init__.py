@@ -3,7 +3,8 @@
 Between two matrix products of a step, the torch step classes run six to ten small torch ops,
 and their backward first computes its factors for all steps at once (large temporaries); the
 kernels here do each step's work in one vectorised pass over its rows, reading the saved
-activations directly. float32 and float64 tensors; the matrix products stay in torch.
+activations directly. float32 and float64 tensors; the matrix products stay in torch
+(:mod:`rnnkit.ops._step_matmul`).
 
 - :mod:`.lstm`, :mod:`.gru`: the step classes the ops call, twins of their torch step classes
   (same constructor, same calls). The RNN's step is a single torch op and has none.
