@@ -78,6 +78,10 @@ def test_which_products_take_onednn(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not uses_onednn(trained, sizes), "oneDNN's op has no autograd"
     with torch.no_grad():
         assert uses_onednn(trained, sizes)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.backends.mkldnn, "enabled", False)  # torch's own switch for oneDNN
+        assert not uses_onednn(torch.zeros(size, size), sizes)
+    assert torch.backends.mkldnn.enabled
     monkeypatch.setenv("RNNKIT_ONEDNN", "0")
     assert not uses_onednn(torch.zeros(size, size), sizes)
     assert StepMatmul(torch.zeros(size, size), sizes).packed is None

@@ -8,7 +8,8 @@ cost per call mostly loses (0.1–1.5×), for a single row it is mixed (0.7–2.
 (0.7–14 ms at 512–1024) pays back after 4–47 steps (``python benchmarks/bench_step_matmul.py``,
 ``benchmarks/results/step-matmul-2026-11-30.md``). So :class:`StepMatmul` packs M for oneDNN
 where that pays (float32 CPU tensors, the sizes below) and runs torch's products everywhere
-else. ``RNNKIT_ONEDNN=0`` keeps torch's products everywhere.
+else. ``RNNKIT_ONEDNN=0`` (or torch's ``torch.backends.mkldnn.flags(enabled=False)``) keeps
+torch's products everywhere.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def uses_onednn(matrix: Tensor, sizes: Sequence[int]) -> bool:
         and len(sizes) >= ONEDNN_MIN_STEPS
         and not (matrix.requires_grad and torch.is_grad_enabled())  # its op has no autograd
         and os.environ.get("RNNKIT_ONEDNN", "1") != "0"
+        and torch.backends.mkldnn.enabled  # off under torch.backends.mkldnn.flags(enabled=False)
         and onednn_available()
     )
 
