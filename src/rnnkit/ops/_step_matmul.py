@@ -68,7 +68,7 @@ def uses_onednn(matrix: Tensor, sizes: Sequence[int]) -> bool:
         and len(sizes) >= ONEDNN_MIN_STEPS
         and not (matrix.requires_grad and torch.is_grad_enabled())  # its op has no autograd
         and os.environ.get("RNNKIT_ONEDNN", "1") != "0"
-        and torch.backends.mkldnn.enabled  # off under torch.backends.mkldnn.flags(enabled=False)
+        and bool(torch.backends.mkldnn.enabled)  # torch.backends.mkldnn.flags(enabled=False)
         and onednn_available()
     )
 
