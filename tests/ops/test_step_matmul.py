@@ -125,3 +125,16 @@ def test_lstm_at_the_thresholds(fused_problem, fused_runner, assert_all, onednn_
         want_out, _, want_grads = fused_runner("lstm-peephole", problem, "c")
     assert_all("output", want_out, got_out, **FP32)
     assert_all("grad", want_grads, got_grads, **FP32)
+
+
+def test_probe_ignores_the_default_dtype() -> None:
+    """The first-use probe runs in float32 on the CPU whatever defaults the user set, so that
+    float64 defaults cannot switch oneDNN off for good (the probe's answer is cached)."""
+    onednn_available.cache_clear()
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert onednn_available()
+    finally:
+        torch.set_default_dtype(previous)
+        onednn_available.cache_clear()

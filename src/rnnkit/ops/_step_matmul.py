@@ -80,10 +80,12 @@ def onednn_available() -> bool:
     if not torch.backends.mkldnn.is_available():
         return False
     try:
-        generator = torch.Generator().manual_seed(0)
-        matrix = torch.randn(24, 40, generator=generator)
-        rows = torch.randn(3, 24, generator=generator)
-        bias = torch.randn(40, generator=generator)
+        generator = torch.Generator().manual_seed(0)  # the user's random state stays as it was
+
+        def randn(*size: int) -> Tensor:  # whatever default device and dtype are set
+            return torch.randn(size, generator=generator, device="cpu", dtype=torch.float32)
+
+        matrix, rows, bias = randn(24, 40), randn(3, 24), randn(40)
         got = _onednn_linear(rows, _pack(matrix, 3), bias)
     except (AttributeError, RuntimeError):  # an op missing or refusing in this torch build
         return False
