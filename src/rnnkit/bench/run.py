@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import platform
 import statistics
 from typing import Any
@@ -73,10 +72,9 @@ def step_products(device: str) -> str:
     """What runs the fused ops' per-step matrix products on ``device`` (float32)."""
     if device != "cpu":
         return "torch (cuBLAS)"
-    if os.environ.get("RNNKIT_ONEDNN", "1") == "0":
-        return "torch (MKL; RNNKIT_ONEDNN=0)"
-    if not step_matmul.onednn_available():
-        return "torch (MKL; oneDNN's matmul ops unavailable in this torch)"
+    off = step_matmul.onednn_off_reason()
+    if off is not None:
+        return f"torch (MKL; {off})"
     return (
         f"oneDNN, weights packed once, from H {step_matmul.ONEDNN_MIN_SIZE}, batch "
         f"{step_matmul.ONEDNN_MIN_BATCH} and T {step_matmul.ONEDNN_MIN_STEPS}; torch (MKL) below"

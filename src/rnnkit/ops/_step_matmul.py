@@ -67,10 +67,19 @@ def uses_onednn(matrix: Tensor, sizes: Sequence[int]) -> bool:
         and sizes[0] >= ONEDNN_MIN_BATCH
         and len(sizes) >= ONEDNN_MIN_STEPS
         and not (matrix.requires_grad and torch.is_grad_enabled())  # its op has no autograd
-        and os.environ.get("RNNKIT_ONEDNN", "1") != "0"
-        and bool(torch.backends.mkldnn.enabled)  # torch.backends.mkldnn.flags(enabled=False)
-        and onednn_available()
+        and onednn_off_reason() is None
     )
+
+
+def onednn_off_reason() -> str | None:
+    """Why no product runs in oneDNN whatever its size, or None when the sizes decide."""
+    if os.environ.get("RNNKIT_ONEDNN", "1") == "0":
+        return "RNNKIT_ONEDNN=0"
+    if not torch.backends.mkldnn.enabled:  # torch.backends.mkldnn.flags(enabled=False)
+        return "torch's oneDNN switch is off"
+    if not onednn_available():
+        return "oneDNN's matmul ops unavailable in this torch"
+    return None
 
 
 @functools.cache
