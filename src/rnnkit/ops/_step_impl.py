@@ -16,12 +16,12 @@ The RNN's step is a single torch op (its non-linearity), so it runs in torch und
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 import torch
 from torch import Tensor
 
+from rnnkit._env import switch
 from rnnkit.ops import cpu as cpu_kernels
 from rnnkit.ops import triton as triton_kernels
 
@@ -49,7 +49,7 @@ def resolve_step_impl(step_impl: StepImpl | None, like: Tensor) -> StepImpl:
         raise RuntimeError("step_impl='triton' needs the triton package: pip install triton")
     if like.dtype not in TRITON_DTYPES:
         raise ValueError(f"step_impl='triton' runs float32, bfloat16 or float16, got {like.dtype}")
-    interpreted = os.environ.get("TRITON_INTERPRET", "0").lower() in ("1", "true", "on", "yes")
+    interpreted = switch("TRITON_INTERPRET", default=False)
     if not like.is_cuda and not interpreted:
         raise ValueError(
             f"step_impl='triton' needs CUDA tensors, got {like.device.type} ones "

@@ -15,11 +15,12 @@ torch's products everywhere.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+from rnnkit._env import switch
 
 ONEDNN_MIN_SIZE = 512  # both sides of M
 ONEDNN_MIN_BATCH = 8  # rows of the first step
@@ -73,7 +74,7 @@ def uses_onednn(matrix: Tensor, sizes: Sequence[int]) -> bool:
 
 def onednn_off_reason() -> str | None:
     """Why no product runs in oneDNN whatever its size, or None when the sizes decide."""
-    if os.environ.get("RNNKIT_ONEDNN", "1") == "0":
+    if not switch("RNNKIT_ONEDNN", default=True):
         return "RNNKIT_ONEDNN=0"
     if not torch.backends.mkldnn.enabled:  # torch.backends.mkldnn.flags(enabled=False)
         return "torch's oneDNN switch is off"

@@ -12,11 +12,10 @@ every test here is skipped, and nothing is claimed for them.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
+from rnnkit._env import switch
 from rnnkit.ops import triton as triton_kernels
 
 # rnnkit.ops.triton.persistent and .kernels are imported in the tests, never at collection: in a
@@ -37,7 +36,7 @@ REL = {torch.float32: 1e-4, torch.bfloat16: 5e-2}
 
 @pytest.fixture(autouse=True)
 def _compiled_kernels() -> None:
-    interpreted = os.environ.get("TRITON_INTERPRET", "0").lower() in ("1", "true", "on", "yes")
+    interpreted = switch("TRITON_INTERPRET", default=False)
     assert not interpreted, "TRITON_INTERPRET is set: run `pytest tests/ops/gpu` on its own"
 
 

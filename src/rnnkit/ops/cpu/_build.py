@@ -19,6 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from rnnkit._env import switch
+
 SOURCES = ("kernels.c", "step_kernels.h")
 COMPILE = ("-O3", "-ffast-math", "-fopenmp-simd", "-fPIC", "-std=c99")
 # (extra compile flags, link flags), best first. -ffast-math stays out of the link, where it
@@ -36,7 +38,7 @@ class BuildError(RuntimeError):
 
 def load_library() -> ctypes.CDLL:
     """The compiled kernels, built first if this machine has no cached copy."""
-    if os.environ.get("RNNKIT_CPU_KERNELS", "1").strip().lower() in ("0", "false", "off", "no"):
+    if not switch("RNNKIT_CPU_KERNELS", default=True):
         raise BuildError("turned off by RNNKIT_CPU_KERNELS=0")
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
