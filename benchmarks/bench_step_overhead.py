@@ -17,6 +17,7 @@ import time
 import torch
 
 import rnnkit
+from rnnkit.bench.device import device_description
 
 STEPS = 256
 SIZES = [(8, 1), (128, 8), (256, 8)]  # (hidden, batch)
@@ -41,6 +42,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     print(f"fused peephole LSTM, T = {STEPS}, 1 thread, torch {torch.__version__}")
+    print(f"device: {device_description('cpu')}")
     print("| H | B | forward µs/step | training µs/step |")
     print("|---|---|---|---|")
     for hidden, batch in SIZES:

@@ -6,18 +6,38 @@
 - ``nan_filled_empty``: ``torch.empty``, ``torch.empty_like`` and ``Tensor.new_empty`` return
   NaN-filled tensors (floating dtypes), so a buffer code forgets to write poisons its result and
   fails loudly (the ops and nn tests turn it on for every test).
+- The header names the CPU model: the C step kernels are compiled for the CPU they run on
+  (``-march=native``), so a failure report needs it.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
+import platform
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from torch import Tensor
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else the platform's."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"cpu: {cpu_model()} ({os.cpu_count()} cores, {platform.machine()})"
 
 
 @pytest.fixture(autouse=True)

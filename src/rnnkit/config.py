@@ -141,3 +141,100 @@ def as_plain(config: Any) -> Any:
     if isinstance(config, tuple | list):
         return [as_plain(item) for item in config]
     return config
+
+
+# -- nested configs: sections of sections, addressed by dotted keys ------------------------------
+
+
+def is_section(kind: Any) -> bool:
+    """Whether a field type is itself a config dataclass (a section)."""
+    return isinstance(kind, type) and dataclasses.is_dataclass(kind)
+
+
+def setting_paths(cls: type, prefix: str = "") -> dict[str, tuple[type, str]]:
+    """Every setting of the nested config ``cls`` by dotted path, e.g.
+    ``"model.encoder.hidden_size" -> (EncoderConfig, "hidden_size")``, in declaration order."""
+    paths: dict[str, tuple[type, str]] = {}
+    for name, kind in field_types(cls).items():
+        path = f"{prefix}{name}"
+        if is_section(kind):
+            paths.update(setting_paths(kind, prefix=f"{path}."))
+        else:
+            paths[path] = (cls, name)
+    return paths
+
+
+def short_names(cls: type) -> dict[str, str]:
+    """The settings of ``cls`` whose last name is unique in it: ``{"hidden_size":
+    "model.encoder.hidden_size", ...}`` (a name two sections share has no short form)."""
+    by_name: dict[str, list[str]] = {}
+    for path in setting_paths(cls):
+        by_name.setdefault(path.rpartition(".")[2], []).append(path)
+    return {name: paths[0] for name, paths in by_name.items() if len(paths) == 1}
+
+
+def resolve_nested(cls: type[ConfigT], *layers: Mapping[str, Any], where: str) -> ConfigT:
+    """Build the nested config ``cls`` from ``layers`` (later ones win).
+
+    A layer's keys may be nested mappings (``{"model": {"encoder": {"hidden_size": 8}}}``, as
+    ``config.json`` and TOML sections hold them), dotted (``"model.encoder.hidden_size"``) or
+    short (``"hidden_size"``) where the name is unique in its section, at any level: a config
+    file of flat keys, or a ``[model]`` section naming ``hidden_size``, finds the nested
+    setting. Unknown or ambiguous keys are one clear error listing the valid ones."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        _assign(cls, "", layer, values, where=where)
+    return _build(cls, "", values, where=where)
+
+
+def _assign(
+    cls: type, prefix: str, layer: Mapping[str, Any], out: dict[str, Any], *, where: str
+) -> None:
+    kinds = field_types(cls)
+    for key, value in layer.items():
+        head, dot, rest = str(key).partition(".")
+        if dot:
+            if head in kinds and is_section(kinds[head]):
+                _assign(kinds[head], f"{prefix}{head}.", {rest: value}, out, where=where)
+                continue
+            _unknown(cls, prefix, str(key), where=where)
+        if key in kinds:
+            if is_section(kinds[key]):
+                if not isinstance(value, Mapping):
+                    raise ValueError(
+                        f"{where}: {prefix}{key} is a section; give its keys "
+                        f"({', '.join(setting_paths(kinds[key], prefix=f'{prefix}{key}.'))})"
+                    )
+                _assign(kinds[key], f"{prefix}{key}.", value, out, where=where)
+            else:
+                out[f"{prefix}{key}"] = value
+            continue
+        matches = [p for p in setting_paths(cls) if p.rpartition(".")[2] == key]
+        if len(matches) == 1:
+            out[f"{prefix}{matches[0]}"] = value
+        elif matches:
+            choices = ", ".join(f"{prefix}{m}" for m in matches)
+            raise ValueError(f"{where}: {prefix}{key} is ambiguous; say which: {choices}")
+        else:
+            _unknown(cls, prefix, str(key), where=where)
+
+
+def _unknown(cls: type, prefix: str, key: str, *, where: str) -> None:
+    valid = ", ".join(f"{prefix}{p}" for p in setting_paths(cls))
+    scope = f" in {prefix[:-1]}" if prefix else ""
+    raise ValueError(f"{where}: unknown key '{prefix}{key}'; valid keys{scope}: {valid}")
+
+
+def _build(cls: type[ConfigT], prefix: str, values: dict[str, Any], *, where: str) -> ConfigT:
+    kinds = field_types(cls)
+    leaves = {n: values[f"{prefix}{n}"] for n in kinds if f"{prefix}{n}" in values}
+    sections = {
+        n: _build(kind, f"{prefix}{n}.", values, where=where)
+        for n, kind in kinds.items()
+        if is_section(kind)
+    }
+    checked = {k: coerce(v, kinds[k], where=f"{where}.{prefix}{k}") for k, v in leaves.items()}
+    try:
+        return cls(**checked, **sections)
+    except TypeError as exc:  # pragma: no cover - a field the dataclass does not take
+        raise ValueError(f"{where}: {prefix or 'config'}: {exc}") from None

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from rnnkit.cli.main import main
-from rnnkit.config import field_help
-from rnnkit.pipelines.runconfig import SECTIONS
+from rnnkit.config import field_help, setting_paths
+from rnnkit.pipelines.runconfig import config_type
+from rnnkit.tasks.base import get_task
 
 SMALL = ["--embedding-dim", "8", "--hidden-size", "8", "--min-freq", "1", "--epochs", "1"]
 
@@ -60,7 +60,9 @@ def test_config_file_and_flag_precedence(corpus: str, tmp_path: Path) -> None:
     argv = ["train", "classify", "--config", str(config), "--out", str(out), "--epochs", "1"]
     assert main([*argv, "--embedding-dim", "8", "--min-freq", "1", "--no-progress"]) == 0
     saved = json.loads((out / "config.json").read_text())
-    assert saved["model"]["cell"] == "gru" and saved["model"]["hidden_size"] == 8
+    assert (
+        saved["model"]["encoder"]["cell"] == "gru" and saved["model"]["encoder"]["hidden_size"] == 8
+    )
     assert saved["trainer"]["epochs"] == 1  # the flag wins over the file
 
 
@@ -70,7 +72,7 @@ def test_yaml_config_works(corpus: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
     argv = ["train", "classify", "--config", str(config), "--out", str(out), *SMALL]
     assert main([*argv, "--no-progress"]) == 0
-    assert json.loads((out / "config.json").read_text())["model"]["cell"] == "rnn"
+    assert json.loads((out / "config.json").read_text())["model"]["encoder"]["cell"] == "rnn"
 
 
 def assert_one_line_error(capsys: pytest.CaptureFixture[str], *fragments: str) -> None:
@@ -160,9 +162,7 @@ def test_help_prints_and_every_config_flag_has_help(
     assert exited.value.code == 0
     out = capsys.readouterr().out
     if command[-1] == "classify":
-        for cls in SECTIONS.values():
-            helps = field_help(cls)
-            for f in dataclasses.fields(cls):
-                if f.name != "progress":
-                    assert f.name in helps, f"{cls.__name__}.{f.name} has no help comment"
-                    assert "--" + f.name.replace("_", "-") in out
+        for path, (owner, name) in setting_paths(config_type(get_task("classify"))).items():
+            if name != "progress":
+                assert name in field_help(owner), f"{owner.__name__}.{name} has no help comment"
+                assert "--" + path.replace("_", "-") in out

@@ -1,4 +1,4 @@
-"""stratified_split: stratified, seeded and deterministic, disjoint, complete."""
+"""stratified_split and random_split: seeded and deterministic, disjoint, complete."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from rnnkit.datasets import Example, stratified_split
+from rnnkit.datasets.splits import random_split
 
 # Unbalanced on purpose, with odd sizes and a label too small to hold anything out.
 SIZES = {"a": 97, "b": 31, "c": 10, "d": 3, "e": 1}
@@ -72,3 +73,30 @@ def test_doc_example_rounding() -> None:
     data = [Example(f"t{i}", "x") for i in range(15)]  # 0.1 * 15 = 1.5 → 2
     rest, held_out = stratified_split(data, 0.1, seed=0)
     assert (len(rest), len(held_out)) == (13, 2)
+
+
+# --- random_split ---------------------------------------------------------------------------
+
+
+def test_random_split_sizes_disjoint_complete_in_order() -> None:
+    items = [f"s{i}" for i in range(101)]
+    rest, val, test = random_split(items, (0.15, 0.1), seed=4)
+    assert (len(rest), len(val), len(test)) == (76, 15, 10)  # 15.15 -> 15, 10.1 -> 10
+    assert sorted(rest + val + test) == sorted(items)
+    for part in (rest, val, test):
+        assert part == sorted(part, key=items.index)  # each keeps the input's order
+    assert random_split(items, (0.15, 0.1), seed=4) == [rest, val, test]
+    assert random_split(items, (0.15, 0.1), seed=5)[2] != test
+
+
+def test_random_split_keeps_one_item_for_the_rest() -> None:
+    assert random_split(["a", "b"], (0.45, 0.45), seed=0)[0] != []
+    assert random_split(["a"], (0.5,), seed=0) == [["a"], []]
+    assert random_split([], (0.5,), seed=0) == [[], []]
+    assert random_split(["a", "b"], (), seed=0) == [["a", "b"]]
+
+
+@pytest.mark.parametrize("fractions", [(1.0,), (-0.1,), (0.5, 0.5), (0.6, 0.6)])
+def test_random_split_rejects_bad_fractions(fractions: tuple[float, ...]) -> None:
+    with pytest.raises(ValueError, match="fractions must each be in"):
+        random_split(["a"], fractions, seed=0)

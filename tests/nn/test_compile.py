@@ -38,6 +38,19 @@ def test_compiled_matches_eager(make) -> None:
             torch.testing.assert_close(g, w)
 
 
+def test_the_per_call_record_is_kept_under_torch_compile() -> None:
+    """The layer records what each call ran (``last_dispatch``) from inside a compiled graph."""
+    gru = rnnkit.GRU(4, 6)
+    compiled = torch.compile(lambda x: gru(x)[0], backend="aot_eager")
+    compiled(torch.randn(5, 3, 4)).sum().backward()
+    assert gru.backend_used == "fused"
+    with torch.no_grad():
+        compiled(torch.randn(5, 3, 4))
+    assert gru.backend_used == "native"
+    assert gru.last_training_dispatch is not None
+    assert gru.last_training_dispatch.backend == "fused"
+
+
 def test_importing_rnnkit_leaves_dynamo_and_triton_unloaded() -> None:
     code = (
         "import sys, rnnkit, rnnkit.ops, rnnkit.nn; "

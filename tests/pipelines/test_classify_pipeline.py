@@ -7,30 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from rnnkit.pipelines.classify import ClassifyRun, compare, record_quality, train
-from rnnkit.pipelines.runconfig import resolve
+from rnnkit.pipelines.run import Run, compare, record_quality, train
+from rnnkit.pipelines.runconfig import resolve as resolve_config
 
 SMALL = {"embedding_dim": 16, "hidden_size": 16, "min_freq": 1, "lr": 1e-2, "batch_size": 16}
 
 
 def test_train_writes_a_complete_run_that_learns(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 6, "cell": "gru"})
+    config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 6, "cell": "gru"})
     run = train(config, tmp_path / "run", progress=False)
     for name in ("config.json", "vocab.json", "model.safetensors", "checkpoint.pt",
                  "metrics.jsonl", "learning_curves.png", "report.md"):  # fmt: skip
         assert (tmp_path / "run" / name).is_file(), name
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["model"]["cell"] == "gru" and saved["labels"] == ["neg", "pos"]
+    assert saved["model"]["encoder"]["cell"] == "gru" and saved["labels"] == ["neg", "pos"]
     result = run.evaluate("test")
-    assert result["accuracy"] > 0.9, result["table"]
+    assert result.metrics["accuracy"] > 0.9, result.table
     assert (tmp_path / "run" / "confusion-test.png").is_file()
     assert "Evaluation on test" in (tmp_path / "run" / "report.md").read_text()
 
 
 def test_a_loaded_run_predicts_like_the_trained_one(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 3})
+    config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 3})
     trained = train(config, tmp_path / "run", progress=False)
-    loaded = ClassifyRun.load(tmp_path / "run")
+    loaded = Run.load(tmp_path / "run")
     texts = ["a brilliant and moving film", "the plot is dull and tedious"]
     got, expected = loaded.predict(texts), trained.predict(texts)
     assert [g["label"] for g in got] == ["pos", "neg"]
@@ -41,13 +41,13 @@ def test_a_loaded_run_predicts_like_the_trained_one(toy_csv: str, tmp_path: Path
 def test_a_folder_that_is_not_a_run_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ValueError, match=r"is not an rnnkit run directory: config\.json"):
-        ClassifyRun.load(tmp_path)
+        Run.load(tmp_path)
     with pytest.raises(ValueError, match="does not exist"):
-        ClassifyRun.load(tmp_path / "nowhere")
+        Run.load(tmp_path / "nowhere")
 
 
 def test_training_into_an_existing_run_needs_resume(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 1})
+    config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 1})
     train(config, tmp_path / "run", progress=False)
     before = (tmp_path / "run" / "model.safetensors").read_bytes()
     with pytest.raises(ValueError, match="already holds a run; use --resume"):
@@ -56,7 +56,7 @@ def test_training_into_an_existing_run_needs_resume(toy_csv: str, tmp_path: Path
 
 
 def test_resume_continues_to_the_configured_epochs(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 2})
+    config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 2})
     train(config, tmp_path / "run", progress=False)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     saved["trainer"]["epochs"] = 3
@@ -67,31 +67,37 @@ def test_resume_continues_to_the_configured_epochs(toy_csv: str, tmp_path: Path)
 
 
 def test_predict_rejects_empty_text(toy_csv: str, tmp_path: Path) -> None:
-    run = train(resolve({**SMALL, "dataset": toy_csv, "epochs": 1}), tmp_path / "r", progress=False)
+    run = train(
+        resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 1}),
+        tmp_path / "r",
+        progress=False,
+    )
     with pytest.raises(ValueError, match="text 2 is empty"):
         run.predict(["good", "   "])
 
 
 def test_compare_trains_every_cell_and_records(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 1})
+    config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 1})
     rows = compare(config, ["rnn", "lstm", "gru"], tmp_path / "cmp", progress=False)
     assert [r["cell"] for r in rows] == ["rnn", "lstm", "gru"]
     assert all(0 <= r["test_accuracy"] <= 1 for r in rows)
     assert (tmp_path / "cmp" / "compare.png").is_file()
     assert json.loads((tmp_path / "cmp" / "compare.json").read_text()) == rows
-    run = ClassifyRun.load(tmp_path / "cmp" / "gru")
+    run = Run.load(tmp_path / "cmp" / "gru")
     result = run.evaluate("test")
     lines = record_quality(result, run, command="pytest", path=tmp_path / "quality.jsonl")
     assert [line["metric"] for line in lines] == ["accuracy", "macro_f1"]
     logged = (tmp_path / "quality.jsonl").read_text().splitlines()
-    assert json.loads(logged[0])["value"] == pytest.approx(100 * result["accuracy"], abs=0.01)
+    assert json.loads(logged[0])["value"] == pytest.approx(
+        100 * result.metrics["accuracy"], abs=0.01
+    )
 
 
 @pytest.mark.parametrize(
     ("layer", "message"),
     [
-        ({"hiden_size": 3}, "unknown key 'hiden_size'; valid keys: dataset"),
-        ({"model": {"epochs": 3}}, "unknown key model.epochs; valid keys in model: cell"),
+        ({"hiden_size": 3}, "unknown key 'hiden_size'; valid keys: data.dataset"),
+        ({"model": {"epochs": 3}}, "unknown key 'model.epochs'; valid keys in model: model.emb"),
         ({"epochs": "many"}, r"config.trainer.epochs: expected an integer, got 'many'"),
         ({"cell": "transformer"}, "cell must be one of rnn, lstm, gru"),
         ({"task": "tag"}, "task must be 'classify'"),
@@ -99,12 +105,14 @@ def test_compare_trains_every_cell_and_records(toy_csv: str, tmp_path: Path) -> 
 )
 def test_config_errors_are_one_clear_line(layer: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:
-        resolve(layer)
+        resolve_config("classify", layer)
     assert "\n" not in str(caught.value)
 
 
 def test_config_layers_flat_and_sectioned() -> None:
-    config = resolve({"model": {"cell": "gru"}, "epochs": 3}, {"epochs": "5", "strip": "headers"})
-    assert config.model.cell == "gru"
+    config = resolve_config(
+        "classify", {"model": {"cell": "gru"}, "epochs": 3}, {"epochs": "5", "strip": "headers"}
+    )
+    assert config.model.encoder.cell == "gru"
     assert config.trainer.epochs == 5
     assert config.data.strip == ("headers",)

@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from rnnkit.pipelines.classify import ClassifyRun, train
-from rnnkit.pipelines.pretrain import segments
-from rnnkit.pipelines.runconfig import resolve
-from rnnkit.pipelines.text_data import EncodedSplit
+from rnnkit.pipelines.run import Run, train
+from rnnkit.pipelines.runconfig import resolve as resolve_config
+from rnnkit.tasks.pretrain import segments
+from rnnkit.tasks.text_data import EncodedSplit
 
 SMALL = {"embedding_dim": 16, "hidden_size": 16, "min_freq": 1, "lr": 1e-2, "batch_size": 16}
 PRETRAIN = {"pretrain": {"lm_epochs": 2, "lm_len": 5, "lm_batch_size": 16, "lm_lr": 1e-2}}
@@ -24,7 +24,9 @@ def test_segments_cut_texts_and_drop_single_tokens() -> None:
 
 
 def test_pretraining_runs_first_and_lowers_the_lm_loss(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "gru"}, PRETRAIN)
+    config = resolve_config(
+        "classify", {**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "gru"}, PRETRAIN
+    )
     run = train(config, tmp_path / "run", progress=False)
     lines = (tmp_path / "run" / "pretrain" / "metrics.jsonl").read_text().splitlines()
     history = [json.loads(line) for line in lines]
@@ -32,14 +34,16 @@ def test_pretraining_runs_first_and_lowers_the_lm_loss(toy_csv: str, tmp_path: P
     assert history[1]["val_loss"] < history[0]["val_loss"]
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["pretrain"]["lm_epochs"] == 2
-    assert ClassifyRun.load(tmp_path / "run").config.pretrain.lm_len == 5
-    assert run.evaluate("test")["accuracy"] > 0.8
+    assert Run.load(tmp_path / "run").config.pretrain.lm_len == 5
+    assert run.evaluate("test").metrics["accuracy"] > 0.8
 
 
 def test_a_run_killed_after_pretraining_resumes_to_the_same_weights(
     toy_csv: str, tmp_path: Path
 ) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "lstm"}, PRETRAIN)
+    config = resolve_config(
+        "classify", {**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "lstm"}, PRETRAIN
+    )
     whole = train(config, tmp_path / "whole", progress=False)
     train(config, tmp_path / "cut", progress=False)
     for name in ("checkpoint.pt", "model.safetensors", "metrics.jsonl"):
@@ -52,7 +56,9 @@ def test_a_run_killed_after_pretraining_resumes_to_the_same_weights(
 
 
 def test_the_language_model_is_saved_in_its_own_folder(toy_csv: str, tmp_path: Path) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}, PRETRAIN)
+    config = resolve_config(
+        "classify", {**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}, PRETRAIN
+    )
     train(config, tmp_path / "run", progress=False)
     saved = load_file(tmp_path / "run" / "pretrain" / "model.safetensors")
     assert {"embedding.weight", "recurrent.weight_hh_l0", "recurrent.weight_hh_l0_reverse"} <= set(
@@ -85,9 +91,9 @@ def test_without_a_validation_split_both_stages_keep_their_last_epoch(
 
 def test_a_run_can_start_from_another_runs_pretrained_encoder(toy_csv: str, tmp_path: Path) -> None:
     source = {**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}
-    train(resolve(source, PRETRAIN), tmp_path / "lm", progress=False)
+    train(resolve_config("classify", source, PRETRAIN), tmp_path / "lm", progress=False)
     tuned = {**source, "lr": 1e-12, "pretrain": {"lm_from": str(tmp_path / "lm")}}
-    run = train(resolve(tuned), tmp_path / "tuned", progress=False)
+    run = train(resolve_config("classify", tuned), tmp_path / "tuned", progress=False)
     lm = load_file(tmp_path / "lm" / "pretrain" / "model.safetensors")
     got = run.model.state_dict()
     for name in ("embedding.weight", "recurrent.weight_hh_l0", "recurrent.bias_ih_l0_reverse"):
@@ -99,16 +105,16 @@ def test_a_run_can_start_from_another_runs_pretrained_encoder(toy_csv: str, tmp_
 
 def test_lm_from_errors_are_one_clear_line(toy_csv: str, tmp_path: Path) -> None:
     source = {**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "gru"}
-    train(resolve(source), tmp_path / "plain", progress=False)
+    train(resolve_config("classify", source), tmp_path / "plain", progress=False)
     with pytest.raises(ValueError, match="lm_epochs must be 0"):
-        resolve({"pretrain": {"lm_from": "x", "lm_epochs": 1}})
+        resolve_config("classify", {"pretrain": {"lm_from": "x", "lm_epochs": 1}})
     with pytest.raises(ValueError, match=r"pretrain/model\.safetensors is missing"):
-        train(resolve({**source, "lm_from": str(tmp_path / "plain")}), tmp_path / "a",
-              progress=False)  # fmt: skip
-    train(resolve(source, PRETRAIN), tmp_path / "lm", progress=False)
+        config = resolve_config("classify", {**source, "lm_from": str(tmp_path / "plain")})
+        train(config, tmp_path / "a", progress=False)
+    train(resolve_config("classify", source, PRETRAIN), tmp_path / "lm", progress=False)
     wider = {**source, "hidden_size": 24, "lm_from": str(tmp_path / "lm")}
     with pytest.raises(ValueError, match="does not fit this model's shape") as caught:
-        train(resolve(wider), tmp_path / "b", progress=False)
+        train(resolve_config("classify", wider), tmp_path / "b", progress=False)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-written
 
@@ -118,5 +124,5 @@ def test_an_encoder_that_cannot_be_pretrained_is_refused_before_anything_is_writ
 ) -> None:
     stacked = {**SMALL, "dataset": toy_csv, "num_layers": 2, "bidirectional": True}
     with pytest.raises(ValueError, match="bidirectional encoder must have 1 layer"):
-        train(resolve(stacked, PRETRAIN), tmp_path / "run", progress=False)
+        train(resolve_config("classify", stacked, PRETRAIN), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from rnnkit.cli.main import main
-from rnnkit.pipelines.classify import ClassifyRun, train
-from rnnkit.pipelines.runconfig import resolve
+from rnnkit.pipelines.run import Run, train
+from rnnkit.pipelines.runconfig import resolve as resolve_config
 
 SMALL = {"embedding_dim": 16, "hidden_size": 16, "min_freq": 1, "lr": 1e-2, "batch_size": 16}
 
 
 @pytest.fixture
 def gru_run(toy_csv: str, tmp_path: Path) -> Path:
-    train(resolve({**SMALL, "dataset": toy_csv, "epochs": 4, "cell": "gru"}), tmp_path / "run",
-          progress=False)  # fmt: skip
+    config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 4, "cell": "gru"})
+    train(config, tmp_path / "run", progress=False)
     return tmp_path / "run"
 
 
@@ -37,7 +37,7 @@ def test_quantize_reports_accuracy_and_speed_of_both(
 def test_evaluate_and_predict_with_the_int8_model(
     gru_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    float_run, int8_run = ClassifyRun.load(gru_run), ClassifyRun.load(gru_run, int8=True)
+    float_run, int8_run = Run.load(gru_run), Run.load(gru_run, int8=True)
     assert int8_run.model.recurrent.backend_used == "int8"
     texts = ["a brilliant and moving film", "the plot is dull and tedious"]
     got = [p["label"] for p in int8_run.predict(texts)]
@@ -49,7 +49,9 @@ def test_evaluate_and_predict_with_the_int8_model(
 def test_a_peephole_run_has_no_int8_model(
     toy_csv: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = resolve({**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "lstm", "peephole": True})
+    config = resolve_config(
+        "classify", {**SMALL, "dataset": toy_csv, "epochs": 1, "cell": "lstm", "peephole": True}
+    )
     train(config, tmp_path / "run", progress=False)
     assert main(["quantize", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err.strip()

@@ -8,6 +8,7 @@ import torch
 from rnnkit.nn import GRU, LSTM
 from rnnkit.tasks.chunks import chunk_lengths, read_in_chunks
 from rnnkit.tasks.classify import ClassifierConfig, TextBatch, TextClassifier
+from rnnkit.tasks.encoder import EncoderConfig
 
 
 def test_chunk_lengths_cover_each_text_exactly() -> None:
@@ -53,7 +54,9 @@ def test_gradients_reach_every_real_token_and_no_padding() -> None:
 
 
 def test_a_chunked_classifier_trains_and_rejects_last_pooling() -> None:
-    config = ClassifierConfig(cell="gru", embedding_dim=8, hidden_size=6, chunk_len=4)
+    config = ClassifierConfig(
+        embedding_dim=8, chunk_len=4, encoder=EncoderConfig(cell="gru", hidden_size=6)
+    )
     model = TextClassifier(config, vocab_size=20, labels=["a", "b"])
     batch = TextBatch(
         torch.randint(1, 20, (3, 10)), torch.tensor([10, 7, 2]), torch.tensor([0, 1, 0])

@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from rnnkit.tasks.classify import ClassifierConfig, TextBatch, TextClassifier
+from rnnkit.tasks.encoder import EncoderConfig
 
 
 def test_word_dropout_drops_whole_vectors_in_training_only() -> None:
     torch.manual_seed(0)
-    config = ClassifierConfig(cell="gru", embedding_dim=8, hidden_size=6, dropout=0.0,
-                              word_dropout=0.5)  # fmt: skip
+    encoder = EncoderConfig(cell="gru", hidden_size=6)
+    config = ClassifierConfig(encoder=encoder, embedding_dim=8, dropout=0.0, word_dropout=0.5)
     model = TextClassifier(config, vocab_size=20, labels=["a", "b"])
     seen: list[torch.Tensor] = []
     model.recurrent.register_forward_hook(lambda m, args, kwargs_out: seen.append(args[0]))

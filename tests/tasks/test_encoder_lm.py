@@ -9,6 +9,7 @@ import torch
 
 from rnnkit.nn import GRU, LSTM
 from rnnkit.tasks.classify import ClassifierConfig, TextBatch, TextClassifier
+from rnnkit.tasks.encoder import EncoderConfig
 from rnnkit.tasks.encoder_lm import EncoderLM
 
 VOCAB = 24
@@ -56,7 +57,8 @@ def test_no_direction_sees_the_token_it_predicts(bidirectional: bool) -> None:
 def test_training_the_lm_trains_the_classifier_in_place() -> None:
     torch.manual_seed(0)
     model = TextClassifier(
-        ClassifierConfig(cell="gru", embedding_dim=8, hidden_size=16), vocab_size=VOCAB,
+        ClassifierConfig(embedding_dim=8, encoder=EncoderConfig(cell="gru", hidden_size=16)),
+        vocab_size=VOCAB,
         labels=["a", "b"],
     )  # fmt: skip
     before = model.embedding.weight.detach().clone()

@@ -14,6 +14,7 @@ from rnnkit.text import char_tokenize, word_tokenize
 
 PUBLIC = {
     "BucketBatchSampler",
+    "TextBatch",
     "Tokenizer",
     "Vocab",
     "char_tokenize",

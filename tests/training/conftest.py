@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rnnkit.tasks.classify import ClassifierConfig, TextBatch, TextClassifier
+from rnnkit.tasks.encoder import EncoderConfig
 
 VOCAB, LABELS = 12, ["even", "odd"]
 
@@ -50,7 +51,8 @@ def make_batches(n_batches: int, *, seed: int, batch_size: int = 8) -> list[Text
 
 def make_model(seed: int = 0, **options: object) -> TextClassifier:
     torch.manual_seed(seed)
-    config = ClassifierConfig(embedding_dim=8, hidden_size=8, **options)  # type: ignore[arg-type]
+    encoder = EncoderConfig(cell=str(options.pop("cell", "lstm")), hidden_size=8)
+    config = ClassifierConfig(embedding_dim=8, encoder=encoder, **options)  # type: ignore[arg-type]
     return TextClassifier(config, vocab_size=VOCAB, labels=LABELS)
 
 

@@ -14,6 +14,7 @@ from rnnkit.training import Callback, Trainer, TrainerConfig, load_checkpoint
 
 def fit(toy: Any, run_dir: Path | None, epochs: int = 3, **options: Any) -> Trainer:
     model = toy.make_model(cell=options.pop("cell", "lstm"))
+    options.setdefault("monitor", "accuracy")
     config = TrainerConfig(epochs=epochs, lr=1e-2, progress=False, **options)
     trainer = Trainer(model, config, run_dir=run_dir)
     trainer.fit(toy.EpochLoader(toy.make_batches(12, seed=1)), toy.make_batches(4, seed=2))
@@ -87,9 +88,11 @@ def test_early_stopping_stops_after_patience(toy: Any, tmp_path: Path) -> None:
     model = toy.make_model()
     values = iter([0.5, 0.6, 0.55, 0.58, 0.59, 0.9])
     model.evaluate = lambda batches: {"loss": 1.0, "accuracy": next(values)}  # type: ignore[method-assign]
-    config = TrainerConfig(epochs=6, patience=2, progress=False)
+    config = TrainerConfig(epochs=6, patience=2, progress=False, monitor="accuracy")
     trainer = Trainer(model, config, run_dir=tmp_path)
-    history = trainer.fit(toy.EpochLoader(toy.make_batches(2, seed=1)), toy.make_batches(1, seed=2))
+    result = trainer.fit(toy.EpochLoader(toy.make_batches(2, seed=1)), toy.make_batches(1, seed=2))
+    history = result.history
+    assert (result.best_epoch, result.best, result.mode) == (2, 0.6, "max")
     assert len(history) == 4  # best at epoch 2, no gain in epochs 3 and 4
     assert trainer.state.best == 0.6
 
@@ -107,7 +110,7 @@ def test_resume_without_checkpoint_is_one_clear_error(toy: Any, tmp_path: Path) 
         ({"schedule": "step"}, "schedule must be one of"),
         ({"epochs": 0}, "epochs must be ≥ 1"),
         ({"warmup": 1.5}, "warmup must be in"),
-        ({"mode": "up"}, "mode must be 'max' or 'min'"),
+        ({"mode": "up"}, "mode must be 'auto', 'max' or 'min'"),
     ],
 )
 def test_config_errors(options: dict[str, Any], message: str) -> None:
@@ -123,3 +126,44 @@ def test_bf16_needs_cuda(toy: Any) -> None:
 def test_unknown_monitor_names_the_metrics(toy: Any, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="monitor='bleu' is not among the validation metrics"):
         fit(toy, tmp_path, epochs=1, monitor="bleu")
+
+
+@pytest.mark.parametrize(("monitor", "kept"), [("loss", 3), ("accuracy", 2)])
+def test_the_mode_follows_the_monitored_metric(
+    toy: Any, tmp_path: Path, monitor: str, kept: int
+) -> None:
+    model = toy.make_model()
+    values = iter([(0.9, 0.5), (0.7, 0.8), (0.6, 0.7)])  # (loss, accuracy) per epoch
+
+    def evaluate(batches: Any) -> dict[str, float]:
+        loss, accuracy = next(values)
+        return {"loss": loss, "accuracy": accuracy}
+
+    model.evaluate = evaluate  # type: ignore[method-assign]
+    config = TrainerConfig(epochs=3, progress=False, monitor=monitor)
+    result = Trainer(model, config, run_dir=tmp_path).fit(
+        toy.EpochLoader(toy.make_batches(2, seed=1)), toy.make_batches(1, seed=2)
+    )
+    assert result.best_epoch == kept, "the kept epoch is the best by the metric's own direction"
+    assert result.mode == ("min" if monitor == "loss" else "max")
+
+
+@pytest.mark.parametrize("options", [{"lr": float("inf")}, {"clip_norm": -1.0}, {"clip_norm": 0}])
+def test_values_that_would_train_to_garbage_are_refused(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="finite number > 0"):
+        TrainerConfig(**options)  # type: ignore[arg-type]
+
+
+def test_a_sum_and_count_loss_is_weighted_by_its_count(toy: Any) -> None:
+    model = toy.make_model()
+    counts = iter([1, 3])
+    sums = iter([2.0, 12.0])  # means 2 and 4: the epoch's loss is (2 + 12) / (1 + 3) = 3.5
+
+    def forward_loss(batch: Any) -> tuple[torch.Tensor, int]:
+        anchor = next(model.parameters()).sum() * 0
+        return anchor + next(sums), next(counts)
+
+    model.forward_loss = forward_loss  # type: ignore[method-assign]
+    config = TrainerConfig(epochs=1, progress=False, clip_norm=None)
+    result = Trainer(model, config).fit(toy.make_batches(2, seed=1))
+    assert result.history[0]["train_loss"] == pytest.approx(3.5)

@@ -18,9 +18,7 @@ from rnnkit.bench.grid import DTYPES, BenchGrid, GridPoint
 from rnnkit.bench.report import Row, add_ratios
 from rnnkit.bench.timing import failure_reason, synchronizer, time_interleaved
 from rnnkit.bench.variants import VARIANTS, Runner, Variant
-from rnnkit.ops import _step_matmul as step_matmul
-from rnnkit.ops import cpu as cpu_kernels
-from rnnkit.ops._step_impl import resolve_step_impl
+from rnnkit.ops import describe
 
 Key = tuple[str, str]  # (configuration, variant)
 
@@ -57,28 +55,28 @@ def run_bench(grid: BenchGrid, *, progress: bool = False) -> dict[str, Any]:
 
 def step_kernels(device: str) -> str:
     """What runs the fused ops' per-step element-wise work on ``device`` (float32), and why
-    not the kernels where they are unavailable."""
-    impl = resolve_step_impl(None, torch.zeros(1, device=device))
-    if impl == "c":
-        return "C kernels (rnnkit.ops.cpu)"
-    if impl == "triton":
-        return "Triton kernels (rnnkit.ops.triton)"
-    if device == "cpu":
-        return f"torch ops (C kernels unavailable: {cpu_kernels.unavailable_reason()})"
-    return "torch ops (triton does not import)"
+    not the kernels where they are unavailable (:func:`rnnkit.ops.describe`)."""
+    kernels = describe(device)["step_kernels"]
+    if kernels["impl"] == "c":
+        return f"C kernels ({kernels['module']})"
+    if kernels["impl"] == "triton":
+        return f"Triton kernels ({kernels['module']})"
+    return f"torch ops ({kernels['reason']})"
 
 
 def step_products(device: str) -> str:
-    """What runs the fused ops' per-step matrix products on ``device`` (float32)."""
+    """What runs the fused ops' per-step matrix products on ``device`` (float32)
+    (:func:`rnnkit.ops.describe`)."""
+    products = describe(device)["step_products"]
+    if products["impl"] == "onednn":
+        sizes = products["onednn_from"]
+        return (
+            f"oneDNN, weights packed once, from H {sizes['size']}, batch {sizes['batch']} and T "
+            f"{sizes['steps']}; torch (MKL) below"
+        )
     if device != "cpu":
-        return "torch (cuBLAS)"
-    off = step_matmul.onednn_off_reason()
-    if off is not None:
-        return f"torch (MKL; {off})"
-    return (
-        f"oneDNN, weights packed once, from H {step_matmul.ONEDNN_MIN_SIZE}, batch "
-        f"{step_matmul.ONEDNN_MIN_BATCH} and T {step_matmul.ONEDNN_MIN_STEPS}; torch (MKL) below"
-    )
+        return f"torch ({products['library']})"
+    return f"torch ({products['library']}; {products['reason']})"
 
 
 def bench_point(grid: BenchGrid, point: GridPoint) -> list[Row]:

@@ -16,8 +16,7 @@ from torch import Tensor, nn
 
 from rnnkit.bench.configs import CellConfig, Layer
 from rnnkit.bench.scripted import scripted_loop
-from rnnkit.ops import gru_cell, lstm_cell, rnn_cell
-from rnnkit.ops._step_impl import resolve_step_impl
+from rnnkit.ops import describe, gru_cell, lstm_cell, rnn_cell
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,10 @@ def _build_persistent(config: CellConfig, layer: Layer, *, compile_backend: str)
     """rnnkit's persistent forward kernel (:mod:`rnnkit.ops.triton.persistent`): CUDA (or
     Triton's interpreter), no gradients; a size or dtype it cannot run fails at the first call,
     with its reason."""
-    resolve_step_impl("triton", _param(layer, "weight_ih_l0"))  # raises unless triton runs here
+    weight = _param(layer, "weight_ih_l0")
+    triton = describe(weight.device, weight.dtype)["triton"]
+    if not triton["runs"]:
+        raise RuntimeError(triton["reason"])
     from rnnkit.ops.triton.persistent import gru_persistent, lstm_persistent
 
     hidden = layer.hidden_size

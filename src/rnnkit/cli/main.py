@@ -15,9 +15,9 @@ from typing import TypeAlias
 import torch
 
 from rnnkit import __version__
-from rnnkit.cli import bench, classify
+from rnnkit.cli import bench, classify, tasks
 from rnnkit.demo import DEFAULTS, run_adding_demo
-from rnnkit.tasks.synthetic import CELLS
+from rnnkit.tasks.encoder import CELLS
 
 __all__ = ["build_parser", "main"]
 
@@ -121,6 +121,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 _SUBCOMMANDS: Sequence[Callable[[_SubParsers, argparse.ArgumentParser], None]] = (
     _add_demo,
+    *tasks.COMMANDS,
     *classify.COMMANDS,
     bench.add_bench,
 )

@@ -20,11 +20,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rnnkit.datasets.base import ClassificationData, DatasetFormatError, Example
+from rnnkit.datasets.spec import DatasetSpec, RemoteFile
 from rnnkit.datasets.splits import stratified_split
 
 __all__ = [
     "ARCHIVE",
     "REMOVABLE",
+    "SPECS",
     "read_newsgroups",
     "strip_footer",
     "strip_header",
@@ -190,3 +192,28 @@ def _check_groups(path: Path, groups: dict[str, set[str]]) -> None:
             f"{path}: {len(every)} group folders in {TRAIN_TREE}/ and {TEST_TREE}/, expected "
             f"{N_GROUPS}: found {sorted(every)}"
         )
+
+
+SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="20newsgroups",
+        task="classify",
+        description="20 Newsgroups (bydate): Usenet posts in 20 groups; "
+        "train 11,314 (10% held out as val) / test 7,532",
+        folder="20newsgroups",
+        files=(
+            RemoteFile(
+                ARCHIVE,
+                "http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz",
+                # The official archive's digest as scikit-learn records it (its figshare mirror is
+                # the same file).
+                "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
+            ),
+        ),
+        reader=read_newsgroups,
+        citation="Ken Lang. NewsWeeder: Learning to Filter Netnews. ICML 1995, pp. 331-339.",
+        license="No license stated on http://qwone.com/~jason/20Newsgroups/; public Usenet "
+        "posts from 1993, widely redistributed for research; each post is its author's.",
+        homepage="http://qwone.com/~jason/20Newsgroups/",
+    ),
+)

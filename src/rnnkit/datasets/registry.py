@@ -1,6 +1,12 @@
 """The dataset registry: name → files, official addresses, checksums and reader; lookup and
 download.
 
+The entries are declared by the reader modules that own them (``SPECS`` in
+:mod:`~rnnkit.datasets.newsgroups`, :mod:`~rnnkit.datasets.sst`, :mod:`~rnnkit.datasets.conll`),
+as are the ways to name the user's own files (``USER_FORMATS``: ``csv:``, ``tsv:``, ``jsonl:``,
+``folder:`` in :mod:`~rnnkit.datasets.user`, ``columns:`` in :mod:`~rnnkit.datasets.conll`); this
+module only collects them.
+
 :func:`load` looks for a dataset's files, in this order:
 
 1. ``data_dir`` if given: the files directly in it, then in ``data_dir/<folder>/``;
@@ -8,7 +14,7 @@ download.
 3. the cache, ``~/.cache/rnnkit/<folder>/``;
 4. and only then downloads the missing files from the official address into the cache, checking
    each against its sha256 when one is recorded. ``download=False`` or ``RNNKIT_OFFLINE=1``
-   forbid this step.
+   forbid this step; a dataset with no public download address (CoNLL-2003) never takes it.
 
 The first place that holds *every* file of the dataset is used. Files found on disk are not
 checksummed (a rebuilt archive with the same layout must load); their layout is checked by the
@@ -20,28 +26,32 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import inspect
 import os
 import sys
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from rnnkit._io import atomic_path
-from rnnkit.datasets.base import ClassificationData, DatasetFormatError, DatasetNotFoundError
-from rnnkit.datasets.newsgroups import read_newsgroups
-from rnnkit.datasets.sst import read_sst2, read_sst5
-from rnnkit.datasets.user import load_user
+from rnnkit.datasets import conll, newsgroups, sst, user
+from rnnkit.datasets.base import (
+    ClassificationData,
+    DatasetFormatError,
+    DatasetNotFoundError,
+    TaggingData,
+)
+from rnnkit.datasets.spec import TASK_CONTAINERS, DatasetSpec, RemoteFile, UserFormat
 
 __all__ = [
     "OFFLINE_ENV",
     "REGISTRY",
     "ROOT_ENV",
+    "SPECS",
+    "USER_FORMATS",
     "USER_SCHEMES",
     "DatasetSpec",
     "RemoteFile",
+    "UserFormat",
     "available",
     "cache_root",
     "load",
@@ -50,113 +60,25 @@ __all__ = [
 
 ROOT_ENV = "RNNKIT_DATA"
 OFFLINE_ENV = "RNNKIT_OFFLINE"
-USER_SCHEMES: tuple[str, ...] = ("csv", "tsv", "jsonl", "folder")
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60.0
 
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file of a dataset.
-
-    Args:
-        relative_path: where it lies inside the dataset's folder, e.g. ``"20news-bydate.tar.gz"``.
-        url: the official address to download it from.
-        sha256: the hex digest of the official file, or ``None`` where none is recorded (then a
-            download is not verified).
-    """
-
-    relative_path: str
-    url: str
-    sha256: str | None
+# Every reader module declares its own datasets and user formats; this is the only list of them.
+SPECS: tuple[DatasetSpec, ...] = (*newsgroups.SPECS, *sst.SPECS, *conll.SPECS)
+_FORMATS: tuple[UserFormat, ...] = (*user.USER_FORMATS, *conll.USER_FORMATS)
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What rnnkit knows about one dataset.
-
-    Args:
-        name: the name :func:`load` takes, e.g. ``"sst2"``.
-        task: ``"classify"``, ``"tag"``, ``"lm"`` or ``"seq2seq"``.
-        description: one line for listings.
-        folder: the folder name under ``$RNNKIT_DATA`` and the cache (datasets that share files,
-            such as ``sst2`` and ``sst5``, share a folder).
-        files: the files the reader needs, with their official addresses and checksums.
-        reader: ``reader(folder, **options) -> ClassificationData``; its keyword-only parameters
-            are the options :func:`load` accepts for this dataset.
-        citation: the reference to cite.
-        license: the terms, as the official page states them.
-    """
-
-    name: str
-    task: str
-    description: str
-    folder: str
-    files: tuple[RemoteFile, ...]
-    reader: Callable[..., ClassificationData]
-    citation: str
-    license: str
-
-    def options(self) -> list[str]:
-        """The keyword options of :attr:`reader`, in signature order."""
-        parameters = inspect.signature(self.reader).parameters.values()
-        return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+def _unique(kind: str, names: list[str]) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:  # pragma: no cover - a reader module declared a name another one has
+        raise RuntimeError(f"rnnkit.datasets: {kind} declared twice: {repeated}")
 
 
-_NEWSGROUPS_URL = "http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz"
-# The official archive's digest as scikit-learn records it (its figshare mirror is the same file).
-_NEWSGROUPS_SHA256 = "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610"
-_SST_URL = "https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip"
-_SST_SHA256 = "5c613a4f673fc74097d523a2c83f38e0cc462984d847b82c7aaf36b01cbbbfcc"
-_SST_CITATION = (
-    "Richard Socher, Alex Perelygin, Jean Wu, Jason Chuang, Christopher D. Manning, Andrew Ng, "
-    "Christopher Potts. Recursive Deep Models for Semantic Compositionality Over a Sentiment "
-    "Treebank. EMNLP 2013."
-)
-_SST_LICENSE = (
-    "No explicit license on https://nlp.stanford.edu/sentiment/; used and redistributed for "
-    "research. Sentences from rottentomatoes.com reviews (Pang & Lee)."
-)
-_SST_FILES = (RemoteFile("trainDevTestTrees_PTB.zip", _SST_URL, _SST_SHA256),)
-
-REGISTRY: dict[str, DatasetSpec] = {
-    spec.name: spec
-    for spec in (
-        DatasetSpec(
-            name="20newsgroups",
-            task="classify",
-            description="20 Newsgroups (bydate): Usenet posts in 20 groups; "
-            "train 11,314 (10% held out as val) / test 7,532",
-            folder="20newsgroups",
-            files=(RemoteFile("20news-bydate.tar.gz", _NEWSGROUPS_URL, _NEWSGROUPS_SHA256),),
-            reader=read_newsgroups,
-            citation="Ken Lang. NewsWeeder: Learning to Filter Netnews. ICML 1995, pp. 331-339.",
-            license="No license stated on http://qwone.com/~jason/20Newsgroups/; public Usenet "
-            "posts from 1993, widely redistributed for research; each post is its author's.",
-        ),
-        DatasetSpec(
-            name="sst2",
-            task="classify",
-            description="Stanford Sentiment Treebank, binary (neutral dropped): "
-            "6,920 / 872 / 1,821 sentences",
-            folder="sst",
-            files=_SST_FILES,
-            reader=read_sst2,
-            citation=_SST_CITATION,
-            license=_SST_LICENSE,
-        ),
-        DatasetSpec(
-            name="sst5",
-            task="classify",
-            description="Stanford Sentiment Treebank, 5 classes: 8,544 / 1,101 / 2,210 sentences",
-            folder="sst",
-            files=_SST_FILES,
-            reader=read_sst5,
-            citation=_SST_CITATION,
-            license=_SST_LICENSE,
-        ),
-    )
-}
+_unique("dataset", [spec.name for spec in SPECS])
+_unique("user scheme", [fmt.scheme for fmt in _FORMATS])
+REGISTRY: dict[str, DatasetSpec] = {spec.name: spec for spec in SPECS}
+USER_FORMATS: dict[str, UserFormat] = {fmt.scheme: fmt for fmt in _FORMATS}
+USER_SCHEMES: tuple[str, ...] = tuple(USER_FORMATS)
 
 
 def cache_root() -> Path:
@@ -199,22 +121,31 @@ def _offline() -> bool:
 def _not_found(spec: DatasetSpec, places: list[Path], why: str) -> DatasetNotFoundError:
     """The one message that says which files to put where."""
     lines = [f"dataset {spec.name!r} not found, and {why}."]
+    manual = [remote.relative_path for remote in spec.files if remote.url is None]
     for remote in spec.files:
-        lines.append(f"Download {remote.url} and save it as one of (looked there, in order):")
-        lines += [f"  {place / remote.relative_path}" for place in places]
+        if remote.url is not None:
+            lines.append(f"Download {remote.url} and save it as one of (looked there, in order):")
+            lines += [f"  {place / remote.relative_path}" for place in places]
+    if manual:
+        page = f"the official page {spec.homepage}" if spec.homepage else "its official page"
+        lines.append(
+            f"Get {', '.join(manual)} as {page} says (there is no public download address) and "
+            "put them in one of these folders (looked there, in order):"
+        )
+        lines += [f"  {place}" for place in places]
     if not os.environ.get(ROOT_ENV):
         lines.append(f"Or set {ROOT_ENV} to a folder holding {spec.folder}/ with these files.")
     return DatasetNotFoundError("\n".join(lines))
 
 
-def _download(remote: RemoteFile, target: Path) -> None:
-    """Fetch ``remote.url`` to ``target`` through a temporary file in the same folder, checking
-    the sha256; the temporary file never outlives a failure."""
-    print(f"rnnkit: downloading {remote.url} -> {target}", file=sys.stderr)
+def _download(remote: RemoteFile, url: str, target: Path) -> None:
+    """Fetch ``url`` (``remote``'s) to ``target`` through a temporary file in the same folder,
+    checking the sha256; the temporary file never outlives a failure."""
+    print(f"rnnkit: downloading {url} -> {target}", file=sys.stderr)
     with (
         atomic_path(target) as temp,
         temp.open("wb") as out,
-        urllib.request.urlopen(remote.url, timeout=_TIMEOUT_S) as response,
+        urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response,
     ):
         digest = hashlib.sha256()
         while chunk := response.read(_CHUNK):
@@ -223,7 +154,7 @@ def _download(remote: RemoteFile, target: Path) -> None:
         actual = digest.hexdigest()
         if remote.sha256 is not None and actual != remote.sha256.lower():
             raise DatasetFormatError(
-                f"{target}: sha256 mismatch for the download from {remote.url}: expected "
+                f"{target}: sha256 mismatch for the download from {url}: expected "
                 f"{remote.sha256}, got {actual}; the downloaded file was deleted"
             )
 
@@ -249,16 +180,18 @@ def locate(
         if _has_all(place, spec):
             return place
     cache = places[-1]
+    if any(remote.url is None for remote in spec.files):
+        raise _not_found(spec, places, "it cannot be downloaded")
     if not download:
         raise _not_found(spec, places, "downloading is off (download=False)")
     if _offline():
         raise _not_found(spec, places, f"downloading is off ({OFFLINE_ENV}=1)")
     for remote in spec.files:
         target = cache / remote.relative_path
-        if target.is_file():
+        if target.is_file() or remote.url is None:
             continue
         try:
-            _download(remote, target)
+            _download(remote, remote.url, target)
         except (OSError, ValueError, http.client.HTTPException) as error:
             if isinstance(error, DatasetFormatError):
                 raise
@@ -266,49 +199,109 @@ def locate(
     return cache
 
 
+@overload
 def load(
     name: str,
+    task: Literal["classify"] = ...,
+    /,
+    *,
+    data_dir: str | os.PathLike[str] | None = ...,
+    download: bool = ...,
+    **options: Any,
+) -> ClassificationData: ...
+
+
+@overload
+def load(
+    name: str,
+    task: Literal["tag"],
+    /,
+    *,
+    data_dir: str | os.PathLike[str] | None = ...,
+    download: bool = ...,
+    **options: Any,
+) -> TaggingData: ...
+
+
+# No third variant taking any ``task: str``: beside a ``**dict[str, Any]`` of options it would make
+# mypy infer ``Any`` for every call. A task held in a ``str`` is narrowed to a literal first.
+
+
+def load(
+    name: str,
+    task: str = "classify",
+    /,
     *,
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     **options: Any,
-) -> ClassificationData:
+) -> ClassificationData | TaggingData:
     """Load a dataset by name, or the user's own files.
 
     Args:
         name: a registered dataset (see :func:`available`: ``"20newsgroups"``, ``"sst2"``,
-            ``"sst5"``), or the user's files as ``"csv:PATH"``, ``"tsv:PATH"``, ``"jsonl:PATH"``
-            or ``"folder:PATH"`` (see :func:`rnnkit.datasets.user.load_user`).
+            ``"sst5"``, ``"conll2003"``), or the user's files as ``"csv:PATH"``, ``"tsv:PATH"``,
+            ``"jsonl:PATH"`` or ``"folder:PATH"`` (labelled texts, see
+            :func:`rnnkit.datasets.user.load_user`) or ``"columns:PATH"`` (tagged sentences, see
+            :mod:`rnnkit.datasets.conll`).
+        task: the kind of data asked for, which the dataset must hold: ``"classify"`` (the
+            default) gives :class:`ClassificationData`, ``"tag"`` gives :class:`TaggingData`, so
+            ``load("conll2003", "tag")``. A static type checker reads the return type from it
+            (so it takes the literal ``"classify"`` or ``"tag"``).
         data_dir: a folder to look in first (the files directly in it, or in its ``<folder>/``).
         download: whether a dataset found nowhere may be downloaded into ``~/.cache/rnnkit``
             (``RNNKIT_OFFLINE=1`` in the environment forbids it too).
         **options: the reader's options, e.g. ``remove=("headers",)`` for ``20newsgroups``,
-            ``phrases=True`` for ``sst2``; unknown ones are rejected with the list of known ones.
+            ``phrases=True`` for ``sst2``, ``features=(1, 2)`` for ``conll2003``; unknown ones
+            are rejected with the list of known ones.
 
     Returns:
-        The dataset's ``train`` / ``val`` / ``test`` examples and its labels.
+        The dataset's ``train`` / ``val`` / ``test`` splits, as the container of ``task``.
 
     Raises:
-        ValueError: an unknown name or option.
+        ValueError: an unknown name, task or option, or a dataset of another task than ``task``
+            (the message says which task to ask for).
         DatasetNotFoundError: the files are nowhere and cannot be downloaded; the message lists
             the official addresses and the exact paths to put the files at.
         DatasetFormatError: a file is not what the reader expects (named, with what is missing).
     """
+    if task not in TASK_CONTAINERS:
+        raise ValueError(
+            f"load({name!r}, {task!r}): task must be one of {', '.join(TASK_CONTAINERS)}"
+        )
     scheme, colon, rest = name.partition(":")
-    if colon and scheme in USER_SCHEMES:
+    user_format = USER_FORMATS.get(scheme) if colon else None
+    if user_format is not None:
         if data_dir is not None:
             raise ValueError(f"load({name!r}): data_dir applies to registered datasets only")
-        return load_user(scheme, rest, **options)
-    spec = _spec(name)
-    known = spec.options()
+        _check_request(name, user_format.task, task, user_format.options(), options)
+        data = user_format.loader(rest, **options)
+    else:
+        spec = _spec(name)
+        _check_request(spec.name, spec.task, task, spec.options(), options)
+        folder = locate(spec.name, data_dir=data_dir, download=download)
+        data = spec.reader(folder, **options)
+    if not isinstance(data, TASK_CONTAINERS[task]):  # pragma: no cover - a reader's own bug
+        raise TypeError(f"load({name!r}): the reader returned a {type(data).__name__}")
+    return data
+
+
+def _check_request(
+    name: str, holds: str, task: str, known: list[str], options: dict[str, Any]
+) -> None:
+    """The dataset holds data of ``task``, and takes every option given."""
+    if holds != task:
+        container = TASK_CONTAINERS[holds].__name__
+        raise ValueError(
+            f"load({name!r}): {name} is a {holds!r} dataset ({container}), not {task!r}; "
+            f"ask for it with load({name!r}, {holds!r})"
+        )
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ValueError(
-            f"load({spec.name!r}): unknown option(s) {', '.join(unknown)}; "
+            f"load({name!r}): unknown option(s) {', '.join(unknown)}; "
             f"options: {', '.join(known) or 'none'}"
         )
-    folder = locate(spec.name, data_dir=data_dir, download=download)
-    return spec.reader(folder, **options)
 
 
 def available(*, data_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

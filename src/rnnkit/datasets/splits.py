@@ -1,15 +1,18 @@
-"""Seeded, stratified hold-out splits."""
+"""Seeded hold-out splits: stratified by label (labelled texts) or plain (tagged sentences)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from rnnkit.datasets.base import Example
 
-__all__ = ["stratified_split"]
+__all__ = ["random_split", "stratified_split"]
+
+T = TypeVar("T")
 
 
 def stratified_split(
@@ -57,3 +60,38 @@ def stratified_split(
         [examples[rest[i]] for i in rest_order],
         [examples[held_out[i]] for i in held_order],
     )
+
+
+def random_split(items: Sequence[T], fractions: Sequence[float], *, seed: int) -> list[list[T]]:
+    """Hold out shares of ``items`` at random: ``[rest, part_1, ..., part_k]``, one part per
+    fraction.
+
+    Part ``i`` holds ``floor(fractions[i] * n + 0.5)`` items, but the parts never take every
+    item: a part is cut short so that ``rest`` keeps at least one (when ``n >= 1``). The parts are
+    consecutive runs of one seeded permutation of ``range(n)`` (NumPy's PCG64 generator seeded
+    with ``seed``), so they are disjoint and, with ``rest``, hold every item exactly once. Each
+    list keeps the order the items have in ``items``.
+
+    Args:
+        items: the items to split; not modified.
+        fractions: the share of each held-out part, each in [0, 1), together below 1.
+        seed: the random seed.
+
+    >>> rest, val, test = random_split(list(range(10)), (0.2, 0.1), seed=0)
+    >>> len(rest), len(val), len(test), sorted(rest + val + test) == list(range(10))
+    (7, 2, 1, True)
+    """
+    if any(not 0.0 <= f < 1.0 for f in fractions) or sum(fractions) >= 1.0:
+        raise ValueError(
+            f"random_split: fractions must each be in [0, 1) and sum below 1, got {list(fractions)}"
+        )
+    n = len(items)
+    order = np.random.default_rng(seed).permutation(n)
+    parts: list[list[T]] = []
+    start = 0
+    for fraction in fractions:
+        count = max(0, min(math.floor(fraction * n + 0.5), n - 1 - start))
+        parts.append([items[i] for i in sorted(order[start : start + count])])
+        start += count
+    rest = [items[i] for i in sorted(order[start:])]
+    return [rest, *parts]

@@ -24,8 +24,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rnnkit.datasets.base import ClassificationData, DatasetFormatError, Example
+from rnnkit.datasets.spec import DatasetSpec, RemoteFile
 
-__all__ = ["ARCHIVE", "SST2_LABELS", "SST5_LABELS", "parse_tree", "read_sst2", "read_sst5"]
+__all__ = [
+    "ARCHIVE",
+    "SPECS",
+    "SST2_LABELS",
+    "SST5_LABELS",
+    "parse_tree",
+    "read_sst2",
+    "read_sst5",
+]
 
 ARCHIVE = "trainDevTestTrees_PTB.zip"
 MEMBERS: dict[str, str] = {
@@ -250,3 +259,48 @@ def _read_trees(path: Path) -> dict[str, list[tuple[list[str], list[_Node]]]]:
             raise DatasetFormatError(f"{where}: no trees; expected one labelled tree per line")
         trees[split] = parsed
     return trees
+
+
+_FILES = (
+    RemoteFile(
+        ARCHIVE,
+        "https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip",
+        "5c613a4f673fc74097d523a2c83f38e0cc462984d847b82c7aaf36b01cbbbfcc",
+    ),
+)
+_CITATION = (
+    "Richard Socher, Alex Perelygin, Jean Wu, Jason Chuang, Christopher D. Manning, Andrew Ng, "
+    "Christopher Potts. Recursive Deep Models for Semantic Compositionality Over a Sentiment "
+    "Treebank. EMNLP 2013."
+)
+_LICENSE = (
+    "No explicit license on https://nlp.stanford.edu/sentiment/; used and redistributed for "
+    "research. Sentences from rottentomatoes.com reviews (Pang & Lee)."
+)
+_HOMEPAGE = "https://nlp.stanford.edu/sentiment/"
+
+SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="sst2",
+        task="classify",
+        description="Stanford Sentiment Treebank, binary (neutral dropped): "
+        "6,920 / 872 / 1,821 sentences",
+        folder="sst",
+        files=_FILES,
+        reader=read_sst2,
+        citation=_CITATION,
+        license=_LICENSE,
+        homepage=_HOMEPAGE,
+    ),
+    DatasetSpec(
+        name="sst5",
+        task="classify",
+        description="Stanford Sentiment Treebank, 5 classes: 8,544 / 1,101 / 2,210 sentences",
+        folder="sst",
+        files=_FILES,
+        reader=read_sst5,
+        citation=_CITATION,
+        license=_LICENSE,
+        homepage=_HOMEPAGE,
+    ),
+)

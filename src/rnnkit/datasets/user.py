@@ -23,6 +23,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,14 @@ from rnnkit.datasets.base import (
     DatasetFormatError,
     DatasetNotFoundError,
     Example,
+    decode_utf8,
     labels_in_order,
+    read_utf8,
 )
+from rnnkit.datasets.spec import UserFormat
 from rnnkit.datasets.splits import stratified_split
 
-__all__ = ["FORMATS", "load_files", "load_user", "read_folder", "read_table"]
+__all__ = ["FORMATS", "USER_FORMATS", "load_files", "load_user", "read_folder", "read_table"]
 
 FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl")
 _SUFFIXES: dict[str, str] = {
@@ -64,27 +68,6 @@ class _Row:
 
     example: Example
     where: str  # "FILE: line N" or the .txt file's path
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise DatasetNotFoundError(f"{path}: no such file")
-    if path.is_dir():
-        raise DatasetFormatError(f"{path}: is a folder; expected a file")
-    return path.read_bytes()
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """Strict UTF-8; the error names the line and the byte offset of the first bad byte."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise DatasetFormatError(
-            f"{path}: line {line}: not UTF-8 (byte 0x{data[error.start]:02x} at byte offset "
-            f"{error.start}); expected UTF-8 text (re-save the file as UTF-8)"
-        ) from None
-    return text.removeprefix("\ufeff")
 
 
 def _format_of(path: Path, format: str | None) -> str:
@@ -129,7 +112,7 @@ def read_table(
 
 def _read_table(path: Path, text_field: str, label_field: str, format: str | None) -> list[_Row]:
     kind = _format_of(path, format)
-    text = _decode(path, _read_bytes(path))
+    text = read_utf8(path)
     if not text.strip():
         expected = (
             "one JSON object per line"
@@ -287,7 +270,7 @@ def _read_folder(root: Path) -> list[_Row]:
                 f"{folder.name!r}"
             )
         for file in files:
-            text = _decode(file, file.read_bytes())
+            text = decode_utf8(file, file.read_bytes())
             if not text.strip():
                 raise DatasetFormatError(f"{file}: line 1: empty text; expected the example's text")
             rows.append(_Row(Example(text, folder.name), str(file)))
@@ -412,3 +395,9 @@ def load_user(
         seed=seed,
         name=folder.name or "user",
     )
+
+
+USER_FORMATS: tuple[UserFormat, ...] = tuple(
+    UserFormat(scheme=kind, task="classify", loader=partial(load_user, kind))
+    for kind in (*FORMATS, "folder")
+)

@@ -36,22 +36,17 @@ def check_finite(owner: str, name: str, value: object) -> float:
     return float(value)
 
 
-def resolve_backend(owner: str, requested: object, missing_in_torch: str | None) -> tuple[str, str]:
-    """Pick the backend that runs and say why: (name, reason).
+def check_backend(owner: str, requested: object, missing_in_torch: str | None) -> str:
+    """The backend asked for, checked against the configuration; it does not decide what runs
+    (``_RecurrentLayer._dispatch`` does, at each call).
 
-    ``missing_in_torch`` names the option torch has no kernel for (e.g. "peephole=True"), or None.
+    ``missing_in_torch`` names the option torch has no kernel for (e.g. "peephole=True"), or
+    None: ``backend='native'`` is refused for it.
     """
     requested = check_choice(owner, "backend", requested, BACKENDS)
-    if requested == "auto":
-        if missing_in_torch is None:
-            return "native", (
-                "auto: torch has a kernel for this configuration (training on the CPU, a GRU "
-                "runs fused, and an LSTM on packed input: faster there than torch's kernels)"
-            )
-        return "fused", f"auto: torch has no kernel for {missing_in_torch}"
     if requested == "native" and missing_in_torch is not None:
         raise ValueError(
             f"{owner}: backend='native' is not available for {missing_in_torch} "
             "(torch has no kernel for it); use backend='fused', 'loop' or 'auto'"
         )
-    return requested, f"requested backend={requested!r}"
+    return requested

@@ -2,7 +2,9 @@
 
 Drop-in for ``torch.nn.RNNCell/LSTMCell/GRUCell`` (parameter names ``weight_ih``, ``weight_hh``,
 ``bias_ih``, ``bias_hh``, torch's gate order), plus the peephole LSTM cell and the reset-before
-GRU cell. One step runs :mod:`rnnkit.ops`' ``*_cell`` under autograd.
+GRU cell. One step runs :mod:`rnnkit.ops`' ``*_cell`` under autograd: the step of the layers'
+``loop`` backend, whatever the input, so a cell's ``last_dispatch`` (``backend_used``,
+``backend_reason``, as on the layers) is always ``loop``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.nn._checks import check_finite, check_size
+from rnnkit.nn._dispatch import Backend, Dispatch
 from rnnkit.ops import gru_cell, lstm_cell, rnn_cell
 from rnnkit.ops.rnn import NONLINEARITIES
 
@@ -23,6 +26,20 @@ class _Cell(nn.Module):
 
     gates: ClassVar[int]
     num_states: ClassVar[int] = 1
+    # What every call runs; the layers record theirs per call under the same names.
+    last_dispatch: ClassVar[Dispatch] = Dispatch(
+        "loop", "a cell runs one step of rnnkit.ops' *_cell under autograd (the loop backend's)"
+    )
+
+    @property
+    def backend_used(self) -> Backend:
+        """``"loop"``: what every call runs (``last_dispatch.backend``)."""
+        return self.last_dispatch.backend
+
+    @property
+    def backend_reason(self) -> str:
+        """Why: ``last_dispatch.reason``."""
+        return self.last_dispatch.reason
 
     def __init__(
         self,

@@ -12,15 +12,21 @@ padded batches, and a choice of backend:
   the CPU, a GRU runs ``fused``, and so does an LSTM on packed input (``lengths=`` or a
   ``PackedSequence``): faster there than torch's kernels.
 
-``layer.backend_used`` and ``layer.backend_reason`` say which one runs and why.
+What runs is decided at each forward call, in one place (``_RecurrentLayer._dispatch``), and
+recorded per call: ``layer.last_dispatch`` (a :class:`~rnnkit.nn.Dispatch`: ``backend``,
+``reason``) is what the last call ran and why, and ``layer.backend_used`` and
+``layer.backend_reason`` are its two fields (they used to be fixed at construction; before any
+call they still say what the layer runs for inference). ``layer.last_training_dispatch`` is what
+the last call that recorded gradients ran, None until one did: with ``auto`` a GRU trains on the
+CPU with ``fused`` while its evaluation, under ``torch.no_grad()``, runs ``native``.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -28,11 +34,12 @@ from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.nn._checks import (
+    check_backend,
     check_dropout,
     check_finite,
     check_size,
-    resolve_backend,
 )
+from rnnkit.nn._dispatch import Backend, Dispatch
 from rnnkit.ops import (
     gru_fused,
     gru_loop,
@@ -44,8 +51,16 @@ from rnnkit.ops import (
 )
 from rnnkit.ops.rnn import NONLINEARITIES
 
+SequenceOp = Callable[..., Any]  # rnnkit.ops' *_fused or *_loop
 State = tuple[Tensor, ...]  # (h,) or (h, c), each (L·D, B, H)
 Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # w_ih, w_hh, b_ih, b_hh
+
+
+def _fused_or_loop(backend: Backend, fused: SequenceOp, loop: SequenceOp) -> SequenceOp:
+    """``fused`` or ``loop`` as ``backend`` says (``native`` runs torch's kernel instead)."""
+    if backend == "native":
+        raise ValueError("the native backend runs torch's kernel, not a rnnkit.ops function")
+    return fused if backend == "fused" else loop
 
 
 class _RecurrentLayer(nn.Module):
@@ -53,6 +68,11 @@ class _RecurrentLayer(nn.Module):
 
     Subclasses set ``gates`` and implement :meth:`_run_direction` (one layer, one direction,
     packed rows) and :meth:`_run_native` (the whole stack through torch's kernel).
+
+    Every forward call (dense, ``lengths=``, ``PackedSequence``, unbatched) asks
+    :meth:`_dispatch` once what runs, runs that, and records it in ``last_dispatch`` (and, when
+    gradients were recorded, in ``last_training_dispatch``); ``backend_used`` and
+    ``backend_reason`` read ``last_dispatch``.
     """
 
     gates: ClassVar[int]
@@ -97,11 +117,19 @@ class _RecurrentLayer(nn.Module):
                 for param_name, shape in zip(names, shapes, strict=True):
                     self.register_parameter(param_name, nn.Parameter(torch.empty(shape, **factory)))
                 self._add_extra_parameters(layer, suffix, factory)
-        self._requested_backend = backend
-        self.backend_used, self.backend_reason = resolve_backend(
-            name, backend, self._missing_in_torch()
-        )
+        self._requested_backend = check_backend(name, backend, self._missing_in_torch())
+        self.last_dispatch: Dispatch = self._dispatch(None, packed=False)
+        self.last_training_dispatch: Dispatch | None = None
         self.reset_parameters()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A layer pickled before ``last_dispatch`` existed (it kept backend_used itself).
+        super().__setstate__(state)
+        if "last_dispatch" not in self.__dict__:
+            self.__dict__.pop("backend_used", None)
+            self.__dict__.pop("backend_reason", None)
+            self.last_dispatch = self._dispatch(None, packed=False)
+            self.last_training_dispatch = None
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -111,14 +139,28 @@ class _RecurrentLayer(nn.Module):
 
     @property
     def backend(self) -> str:
-        """The backend asked for; setting it re-resolves ``backend_used``."""
+        """The backend asked for; setting it (checked against the configuration) resets
+        ``last_dispatch`` to what the new setting runs for inference."""
         return self._requested_backend
 
     @backend.setter
     def backend(self, value: str) -> None:
-        resolved = resolve_backend(type(self).__name__, value, self._missing_in_torch())
-        self._requested_backend = value
-        self.backend_used, self.backend_reason = resolved
+        self._requested_backend = check_backend(
+            type(self).__name__, value, self._missing_in_torch()
+        )
+        self.last_dispatch = self._dispatch(None, packed=False)
+        self.last_training_dispatch = None
+
+    @property
+    def backend_used(self) -> Backend:
+        """The backend the last forward call ran (before any call: what it runs for inference):
+        ``last_dispatch.backend``."""
+        return self.last_dispatch.backend
+
+    @property
+    def backend_reason(self) -> str:
+        """Why the last forward call ran ``backend_used``: ``last_dispatch.reason``."""
+        return self.last_dispatch.reason
 
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse") if self.bidirectional else ("",)
@@ -157,7 +199,7 @@ class _RecurrentLayer(nn.Module):
         """Parameters a variant adds beside torch's (the peephole weights)."""
 
     # Where ``auto`` trains on the CPU with the fused op rather than torch's kernel (see
-    # _runs_native): None (never), "packed" (on packed input) or "always".
+    # _dispatch): None (never), "packed" (on packed input) or "always".
     _fused_trains_faster_on_cpu: str | None = None
 
     def _missing_in_torch(self) -> str | None:
@@ -190,9 +232,20 @@ class _RecurrentLayer(nn.Module):
     # -- forward -------------------------------------------------------------------------------
 
     def _run_direction(
-        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+        self,
+        op: SequenceOp,
+        x: Tensor,
+        state: State,
+        batch_sizes: Sequence[int],
+        layer: int,
+        suffix: str,
     ) -> tuple[Tensor, State]:
-        """One layer, one direction over packed rows: x (N, in) -> (out (N, H), final state)."""
+        """One layer, one direction over packed rows through ``op`` (:meth:`_sequence_op`):
+        x (N, in) -> (out (N, H), final state)."""
+        raise NotImplementedError
+
+    def _sequence_op(self, backend: Backend) -> SequenceOp:
+        """rnnkit.ops' whole-sequence function of this family for ``backend``, fused or loop."""
         raise NotImplementedError
 
     def _run_native(
@@ -242,15 +295,18 @@ class _RecurrentLayer(nn.Module):
             packed_out, final = self._run_packed(packed, state)
             output, _ = pad_packed_sequence(packed_out, self.batch_first, total_length=steps)
             return output, self._public_state(final)
-        if self._runs_native(input, packed=False):
+        dispatch = self._dispatch(input, packed=False)
+        if dispatch.backend == "native":
             output, final = self._run_native(input, None, state)
         else:
             x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
             rows, final = self._run_stack(
-                x.reshape(steps * batch, self.input_size), [batch] * steps, state
-            )
+                dispatch.backend, x.reshape(steps * batch, self.input_size), [batch] * steps,
+                state,
+            )  # fmt: skip
             output = rows.view(steps, batch, self.num_directions * self.hidden_size)
             output = output.transpose(0, 1) if self.batch_first else output
+        self._record(dispatch)
         if unbatched:
             output = output.squeeze(0 if self.batch_first else 1)
             final = tuple(s.squeeze(1) for s in final)
@@ -271,36 +327,75 @@ class _RecurrentLayer(nn.Module):
             )
         if sorted_indices is not None:
             state = tuple(s.index_select(1, sorted_indices) for s in state)
-        if self._runs_native(data, packed=True):
+        dispatch = self._dispatch(data, packed=True)
+        if dispatch.backend == "native":
             rows, final = self._run_native(data, batch_sizes, state)
         else:
-            rows, final = self._run_stack(data, batch_sizes.tolist(), state)
+            rows, final = self._run_stack(dispatch.backend, data, batch_sizes.tolist(), state)
+        self._record(dispatch)
         if unsorted_indices is not None:
             final = tuple(s.index_select(1, unsorted_indices) for s in final)
         return PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices), final
 
-    def _runs_native(self, data: Tensor, *, packed: bool) -> bool:
-        """Whether the input goes through torch's kernel. ``auto`` trains on the CPU with the
-        fused op where that is faster: the GRU on any input (1.2–5.2× faster than torch's CPU
-        GRU, ``benchmarks/results/cpu-train-vs-torch-2026-11-30/``), the LSTM on packed input
-        only (torch's packed CPU LSTM trains 1.6–4.7× slower, ``cpu-packed-2026-11-30.md``; its
-        dense one is as fast or faster from H = 256). For inference torch's kernels stay: the
-        fused LSTM runs dense input at 0.44–0.77 of their speed, and elsewhere the two are
-        within 0.97–1.3× of each other; the Elman RNN's step is a single op either way."""
-        if self.backend_used != "native":
-            return False
-        where = self._fused_trains_faster_on_cpu
-        fused_is_faster = (
-            (where == "always" or (where == "packed" and packed))
-            and self._requested_backend == "auto"
-            and data.device.type == "cpu"
-            and data.dtype in (torch.float32, torch.float64)
-            and torch.is_grad_enabled()
-        )
-        return not fused_is_faster
+    def _dispatch(self, data: Tensor | None, *, packed: bool) -> Dispatch:
+        """What runs this call's ``data`` (packed rows if ``packed``) and why: the one place the
+        backend is decided. ``data`` None: no call yet, what ``auto`` runs for inference.
 
-    def _run_stack(self, x: Tensor, batch_sizes: list[int], state: State) -> tuple[Tensor, State]:
-        """All layers and directions over packed rows x (N, I): (out (N, D·H), final state)."""
+        An explicit backend runs as asked (the constructor refused ``native`` where torch has
+        no kernel). ``auto`` runs ``fused`` where torch has no kernel, else torch's, except that
+        it trains on the CPU (float32/float64, gradients recorded) with the fused op where that
+        is faster: the GRU on any input (1.2–5.2× faster than torch's CPU GRU,
+        ``benchmarks/results/cpu-train-vs-torch-2026-11-30/``), the LSTM on packed input only
+        (torch's packed CPU LSTM trains 1.6–4.7× slower, ``cpu-packed-2026-11-30.md``; its dense
+        one is as fast or faster from H = 256). For inference torch's kernels stay: the fused
+        LSTM runs dense input at 0.44–0.77 of their speed, and elsewhere the two are within
+        0.97–1.3× of each other; the Elman RNN's step is a single op either way."""
+        requested = self._requested_backend
+        if requested != "auto":
+            return Dispatch(cast(Backend, requested), f"requested backend={requested!r}")
+        missing = self._missing_in_torch()
+        if missing is not None:
+            return Dispatch("fused", f"auto: torch has no kernel for {missing}")
+        native = "auto: torch has a kernel for this configuration"
+        where = self._fused_trains_faster_on_cpu
+        if data is None:
+            return Dispatch("native", native + (
+                " (for inference; training on the CPU, a GRU runs fused, and an LSTM on packed "
+                "input: faster there than torch's kernels)"
+            ))  # fmt: skip
+        if where is None:
+            return Dispatch("native", f"{native}; the fused {type(self).__name__} is no faster")
+        if not torch.is_grad_enabled():
+            return Dispatch("native", f"{native} and no gradient is recorded (inference)")
+        if data.device.type != "cpu":
+            return Dispatch("native", f"{native} (training on {data.device.type})")
+        if data.dtype not in (torch.float32, torch.float64):
+            return Dispatch("native", f"{native} (training in {data.dtype})")
+        if where == "packed" and not packed:
+            return Dispatch(
+                "native",
+                f"{native}; on dense input torch's CPU {type(self).__name__} trains as fast as "
+                "the fused op or faster",
+            )
+        what = type(self).__name__ + (" on packed input" if where == "packed" else "")
+        return Dispatch(
+            "fused",
+            f"auto: training on the CPU, rnnkit's fused {what} is faster than torch's kernel",
+        )
+
+    def _record(self, dispatch: Dispatch) -> None:
+        """Keep what a call ran: ``last_dispatch``, and ``last_training_dispatch`` if it
+        recorded gradients."""
+        self.last_dispatch = dispatch
+        if torch.is_grad_enabled():
+            self.last_training_dispatch = dispatch
+
+    def _run_stack(
+        self, backend: Backend, x: Tensor, batch_sizes: list[int], state: State
+    ) -> tuple[Tensor, State]:
+        """All layers and directions over packed rows x (N, I) through ``backend``'s op (fused
+        or loop): (out (N, D·H), final state)."""
+        op = self._sequence_op(backend)
         reverse = reverse_index(batch_sizes, x.device) if self.bidirectional else None
         finals: list[list[Tensor]] = [[] for _ in range(self.num_states)]
         for layer in range(self.num_layers):
@@ -309,10 +404,12 @@ class _RecurrentLayer(nn.Module):
                 index = layer * self.num_directions + direction
                 start = tuple(s[index] for s in state)
                 if suffix and reverse is not None:
-                    out, end = self._run_direction(x[reverse], start, batch_sizes, layer, suffix)
+                    out, end = self._run_direction(
+                        op, x[reverse], start, batch_sizes, layer, suffix
+                    )
                     out = out[reverse]
                 else:
-                    out, end = self._run_direction(x, start, batch_sizes, layer, suffix)
+                    out, end = self._run_direction(op, x, start, batch_sizes, layer, suffix)
                 outs.append(out)
                 for collected, s in zip(finals, end, strict=True):
                     collected.append(s)
@@ -378,6 +475,8 @@ class RNN(_RecurrentLayer):
     Outputs: ``output`` (T, B, D·H) (zeros past each length), ``h_n`` (L·D, B, H).
     Parameters: ``weight_ih_l{k}`` (H, I or D·H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
     ``bias_hh_l{k}`` (H,), with ``_reverse`` for the backward direction.
+    After each call ``last_dispatch`` (``backend_used``, ``backend_reason``) says which backend
+    that call ran and why; ``last_training_dispatch`` the same for the last call with gradients.
 
     >>> rnn = RNN(10, 20, num_layers=2)
     >>> output, h_n = rnn(torch.randn(5, 3, 10))
@@ -414,11 +513,19 @@ class RNN(_RecurrentLayer):
     def _variant_repr(self) -> str:
         return f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else ""
 
+    def _sequence_op(self, backend: Backend) -> SequenceOp:
+        return _fused_or_loop(backend, rnn_fused, rnn_loop)
+
     def _run_direction(
-        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+        self,
+        op: SequenceOp,
+        x: Tensor,
+        state: State,
+        batch_sizes: Sequence[int],
+        layer: int,
+        suffix: str,
     ) -> tuple[Tensor, State]:
-        run = rnn_loop if self.backend_used == "loop" else rnn_fused
-        out, h = run(
+        out, h = op(
             x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
             nonlinearity=self.nonlinearity,
         )  # fmt: skip
@@ -464,6 +571,8 @@ class LSTM(_RecurrentLayer):
     Parameters: torch's ``weight_ih_l{k}`` (4H, ·), ``weight_hh_l{k}`` (4H, H),
     ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H,), gate order i, f, g, o; ``_reverse`` for the
     backward direction; and ``weight_ch_l{k}`` (3H,) with peepholes.
+    After each call ``last_dispatch`` (``backend_used``, ``backend_reason``) says which backend
+    that call ran and why; ``last_training_dispatch`` the same for the last call with gradients.
 
     >>> lstm = LSTM(8, 16, peephole=True)
     >>> lstm.weight_ch_l0.shape, lstm.backend_used
@@ -524,12 +633,20 @@ class LSTM(_RecurrentLayer):
                         getattr(self, f"bias_ih_l{layer}{suffix}")[H : 2 * H] = self.forget_bias
                         getattr(self, f"bias_hh_l{layer}{suffix}")[H : 2 * H] = 0.0
 
+    def _sequence_op(self, backend: Backend) -> SequenceOp:
+        return _fused_or_loop(backend, lstm_fused, lstm_loop)
+
     def _run_direction(
-        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+        self,
+        op: SequenceOp,
+        x: Tensor,
+        state: State,
+        batch_sizes: Sequence[int],
+        layer: int,
+        suffix: str,
     ) -> tuple[Tensor, State]:
-        run = lstm_loop if self.backend_used == "loop" else lstm_fused
         w_ch = getattr(self, f"weight_ch_l{layer}{suffix}") if self.peephole else None
-        out, h, c = run(
+        out, h, c = op(
             x, state[0], state[1], *self._direction_weights(layer, suffix), w_ch, batch_sizes
         )
         return out, (h, c)
@@ -572,6 +689,8 @@ class GRU(_RecurrentLayer):
     Outputs: ``output`` (T, B, D·H) (zeros past each length), ``h_n`` (L·D, B, H).
     Parameters: torch's ``weight_ih_l{k}`` (3H, ·), ``weight_hh_l{k}`` (3H, H),
     ``bias_ih_l{k}``, ``bias_hh_l{k}`` (3H,), gate order r, z, n; ``_reverse`` for backward.
+    After each call ``last_dispatch`` (``backend_used``, ``backend_reason``) says which backend
+    that call ran and why; ``last_training_dispatch`` the same for the last call with gradients.
 
     >>> gru = GRU(8, 16, reset_after=False, batch_first=True)
     >>> output, h_n = gru(torch.randn(3, 5, 8), lengths=[5, 2, 4])
@@ -611,11 +730,19 @@ class GRU(_RecurrentLayer):
     def _variant_repr(self) -> str:
         return "" if self.reset_after else ", reset_after=False"
 
+    def _sequence_op(self, backend: Backend) -> SequenceOp:
+        return _fused_or_loop(backend, gru_fused, gru_loop)
+
     def _run_direction(
-        self, x: Tensor, state: State, batch_sizes: Sequence[int], layer: int, suffix: str
+        self,
+        op: SequenceOp,
+        x: Tensor,
+        state: State,
+        batch_sizes: Sequence[int],
+        layer: int,
+        suffix: str,
     ) -> tuple[Tensor, State]:
-        run = gru_loop if self.backend_used == "loop" else gru_fused
-        out, h = run(
+        out, h = op(
             x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
             reset_after=self.reset_after,
         )  # fmt: skip

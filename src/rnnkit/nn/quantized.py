@@ -54,7 +54,13 @@ class Int8Recurrent(nn.Module):
                 nn.Sequential(twin), {type(twin)}, dtype=torch.qint8
             )[0]
         self.batch_first = layer.batch_first
-        self.backend_used = "int8"  # what reports print as the layer's backend
+        # What reports print as the layer's backend: every call runs the same int8 kernel (the
+        # float layers say per call what they ran, in ``last_dispatch``: backend and reason).
+        self.backend_used = "int8"
+        self.backend_reason = (
+            f"int8: torch's dynamically quantised {type(twin).__name__} kernel "
+            f"({torch.backends.quantized.engine})"
+        )
         self.eval()
 
     @torch.no_grad()

@@ -11,16 +11,16 @@ import copy
 import json
 import statistics
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 import torch
 
 from rnnkit._io import atomic_write_text
 from rnnkit.nn.quantized import Int8Recurrent, int8_linear
-from rnnkit.tasks.classify import TextBatch, TextClassifier
-
-if TYPE_CHECKING:  # classify imports this module for ClassifyRun.load(int8=True)
-    from rnnkit.pipelines.classify import ClassifyRun
+from rnnkit.pipelines.run import Run
+from rnnkit.tasks.classify import TextClassifier, encoded_batches, split_examples
+from rnnkit.text import TextBatch
 
 REPORT = "int8.json"
 
@@ -34,6 +34,15 @@ def quantize_classifier(model: TextClassifier) -> TextClassifier:
     return twin
 
 
+def quantized_run(run: Run) -> Run:
+    """``run`` with its model replaced by the int8 model (CPU inference; classification runs)."""
+    if not isinstance(run.model, TextClassifier):
+        raise ValueError(
+            f"int8 inference is for classification runs; {run.path} is a {run.task.name} run"
+        )
+    return replace(run, model=quantize_classifier(run.model))
+
+
 def _time_inference(model: TextClassifier, loader: list[TextBatch]) -> float:
     """Seconds for the class scores of every batch."""
     started = time.perf_counter()
@@ -43,15 +52,19 @@ def _time_inference(model: TextClassifier, loader: list[TextBatch]) -> float:
     return time.perf_counter() - started
 
 
-def quantize_run(run: ClassifyRun, *, split: str = "test", repeats: int = 3) -> dict[str, Any]:
+def quantize_run(run: Run, *, split: str = "test", repeats: int = 3) -> dict[str, Any]:
     """Accuracy and inference time of the float and the int8 model of ``run`` on ``split``;
     writes ``int8.json`` into the run directory."""
     if repeats < 1:
         raise ValueError(f"quantize: repeats must be ≥ 1, got {repeats}")
+    if not isinstance(run.model, TextClassifier):
+        raise ValueError(
+            f"quantize is for classification runs; {run.path} is a {run.task.name} run"
+        )
     float_model: TextClassifier = run.model.cpu().eval()
     models = {"float32": float_model, "int8": quantize_classifier(float_model)}
-    examples = run.examples(split)
-    loader = run.encoded_batches(examples)
+    examples = split_examples(run, split)
+    loader = encoded_batches(run, examples)
     accuracy = {name: model.report(loader)[1].accuracy for name, model in models.items()}
     seconds: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(repeats):  # interleaved, so drift in machine load hits both alike

@@ -1,73 +1,67 @@
-"""A run's configuration: data, model, trainer and pretrain sections, one flat namespace of keys.
+"""A run's configuration: the task's sections plus ``trainer``, addressed by dotted keys.
 
-Every key is unique across the sections, so a flag ``--hidden-size``, a config-file key
-``hidden_size`` (flat, or under ``model:``) and ``config.json``'s ``model.hidden_size`` are the
-same setting. Precedence: defaults < config file < command-line flags.
+``model.encoder.hidden_size`` is one setting, written ``--model.encoder.hidden-size`` on the
+command line, ``hidden_size`` under ``[model.encoder]`` (or under ``[model]``, or at the top,
+wherever the short name is unique) in a YAML/TOML file, and nested in ``config.json``.
+Precedence: defaults < config file < command-line flags.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from rnnkit.config import as_plain, from_mapping
-from rnnkit.pipelines.pretrain import PretrainConfig
-from rnnkit.pipelines.text_data import DataConfig
-from rnnkit.tasks.classify import ClassifierConfig
+from rnnkit.config import as_plain, resolve_nested
+from rnnkit.tasks.base import Task, get_task
 from rnnkit.training import TrainerConfig
 
-SECTIONS: dict[str, type] = {
-    "data": DataConfig,
-    "model": ClassifierConfig,
-    "trainer": TrainerConfig,
-    "pretrain": PretrainConfig,
-}
+__all__ = ["config_type", "resolve", "task_of", "to_dict"]
+
+# Keys config.json holds beside the sections.
+RUN_KEYS = ("task", "labels", "origin")
 
 
-@dataclass(frozen=True)
-class ClassifyConfig:
-    """Everything a classification run is made from."""
-
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    model: ClassifierConfig = dataclasses.field(default_factory=ClassifierConfig)
-    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
-    pretrain: PretrainConfig = dataclasses.field(default_factory=PretrainConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"task": "classify", **as_plain(self)}
-
-
-def section_of() -> dict[str, str]:
-    """Which section each key belongs to."""
-    return {f.name: name for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
-
-
-def resolve(*layers: Mapping[str, Any], where: str = "config") -> ClassifyConfig:
-    """Merge flat or sectioned mappings, later layers winning; unknown keys are one clear error."""
-    owner = section_of()
-    merged: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
-    for layer in layers:
-        for key, value in layer.items():
-            if key == "task":
-                if value != "classify":
-                    raise ValueError(f"{where}: task must be 'classify', got {value!r}")
-            elif key in SECTIONS and isinstance(value, Mapping):
-                unknown = sorted(set(value) - {k for k, s in owner.items() if s == key})
-                if unknown:
-                    valid = ", ".join(k for k, s in owner.items() if s == key)
-                    raise ValueError(
-                        f"{where}: unknown key {key}.{unknown[0]}; valid keys in {key}: {valid}"
-                    )
-                merged[key].update(value)
-            elif key in owner:
-                merged[owner[key]][key] = value
-            else:
-                raise ValueError(f"{where}: unknown key {key!r}; valid keys: {', '.join(owner)}")
-    return ClassifyConfig(
-        **{
-            name: from_mapping(SECTIONS[name], merged[name], where=f"{where}.{name}")
-            for name in SECTIONS
-        }
+@cache
+def config_type(task: Task) -> type:
+    """The frozen dataclass of ``task``'s run config: its sections, then ``trainer``."""
+    sections = {**task.sections, "trainer": TrainerConfig}
+    fields = [
+        (name, kind, dataclasses.field(default_factory=kind)) for name, kind in sections.items()
+    ]
+    return dataclasses.make_dataclass(
+        f"{task.name.title()}RunConfig", fields, frozen=True, namespace={"task_name": task.name}
     )
+
+
+def task_of(config: Any) -> Task:
+    """The task a run config (made by :func:`resolve`) belongs to."""
+    name = getattr(type(config), "task_name", None)
+    if name is None:
+        raise ValueError(
+            f"not a run config (made by rnnkit.pipelines.runconfig.resolve): {config!r:.80}"
+        )
+    return get_task(name)
+
+
+def resolve(task: str | Task, *layers: Mapping[str, Any], where: str = "config") -> Any:
+    """The run config of ``task`` from ``layers`` (later ones win); a ``task`` key in a layer
+    must name the same task; ``trainer.monitor`` ``auto`` becomes the task's own metric."""
+    spec = task if isinstance(task, Task) else get_task(task)
+    cleaned = []
+    for layer in layers:
+        named = layer.get("task")
+        if named is not None and named != spec.name:
+            raise ValueError(f"{where}: task must be {spec.name!r}, got {named!r}")
+        cleaned.append({k: v for k, v in layer.items() if k not in RUN_KEYS})
+    config: Any = resolve_nested(config_type(spec), *cleaned, where=where)
+    if config.trainer.monitor == "auto":
+        trainer = dataclasses.replace(config.trainer, monitor=spec.default_monitor)
+        config = dataclasses.replace(config, trainer=trainer)
+    return config
+
+
+def to_dict(task: Task, config: Any) -> dict[str, Any]:
+    """``config`` as ``config.json`` holds it (without the run's labels)."""
+    return {"task": task.name, **as_plain(config)}

@@ -1,36 +1,62 @@
-"""The one contract every task model keeps, so that one :class:`~rnnkit.training.Trainer` drives
-them all.
+"""The contracts every task keeps, so that one :class:`~rnnkit.training.Trainer` and one generic
+run (:mod:`rnnkit.pipelines.run`) serve them all.
 
-A task model is an ``nn.Module`` that knows its own batches:
+A **task model** is an ``nn.Module`` that knows its own batches:
 
-- ``forward_loss(batch) -> Tensor``: the mean training loss of a batch (a scalar);
-- ``predict(batch) -> Tensor``: predictions for a batch, without gradients;
-- ``evaluate(batches) -> dict[str, float]``: metrics over an iterable of batches, ``loss`` among
-  them, named as DESIGN.md names them (``accuracy``, ``macro_f1``, ``perplexity``, …).
+- ``forward_loss(batch)``: the training loss of a batch, either a scalar mean or a pair
+  ``(loss_sum, count)`` (a token-level loss summed over the batch's tokens and their number), so
+  that the Trainer weights every token alike across batches of different sizes;
+- ``evaluate(batches) -> dict[str, float]``: cheap metrics over validation batches, ``loss``
+  among them, named as DESIGN.md names them (``accuracy``, ``macro_f1``, ``f1``, …); the
+  Trainer calls it after every epoch;
+- ``predict(batch)``: predictions for a batch, without gradients.
 
 ``forward(batch)`` is ``forward_loss(batch)``, so that ``DistributedDataParallel(model)(batch)``
 synchronises gradients as it should. A batch is any object with a ``to(device)`` method, or a
-tensor, or a tuple/list/dict of them (see :func:`move_to`).
+tensor, or a dataclass/tuple/list/dict of them (see :func:`move_to`).
+
+A **task** (:class:`Task`) is declared once and registered by name (:func:`register`,
+:func:`get_task`): its config sections, how it reads its data and learns its vocabularies, how it
+builds its model, its batches, its monitored metric and the way it improves, its full evaluation
+(a :class:`Result`) and how it predicts on raw input and prints a prediction. Nothing above
+``tasks/`` branches on a task's name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import fields, is_dataclass, replace
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+
+from rnnkit.text import Vocab
+
+__all__ = [
+    "Artifacts",
+    "Result",
+    "Stage",
+    "Task",
+    "TaskModel",
+    "available_tasks",
+    "get_task",
+    "move_to",
+    "register",
+]
+
+Loss = Tensor | tuple[Tensor, Tensor | int]  # a mean, or (sum, count)
 
 
 class TaskModel(nn.Module):
     """Base class of task models; subclasses implement the three methods below."""
 
-    def forward_loss(self, batch: Any) -> Tensor:
-        """Mean training loss of ``batch``: a scalar tensor."""
+    def forward_loss(self, batch: Any) -> Loss:
+        """Training loss of ``batch``: a scalar mean, or ``(sum, count)``."""
         raise NotImplementedError
 
-    def predict(self, batch: Any) -> Tensor:
+    def predict(self, batch: Any) -> Any:
         """Predictions for ``batch`` (no gradients)."""
         raise NotImplementedError
 
@@ -38,8 +64,15 @@ class TaskModel(nn.Module):
         """Metrics over ``batches``, including ``loss``."""
         raise NotImplementedError
 
-    def forward(self, batch: Any) -> Tensor:
+    def forward(self, batch: Any) -> Loss:
         return self.forward_loss(batch)
+
+    def start_epoch(self, *, train: bool) -> None:
+        """Called before each pass over training (``train``) or validation batches: a model that
+        carries state across batches (truncated BPTT) resets it here."""
+
+    def end_step(self) -> None:
+        """Called after each optimizer step: a stateful model detaches its carried state."""
 
     @property
     def device(self) -> torch.device:
@@ -52,10 +85,205 @@ def move_to(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, Tensor):
         return batch.to(device, non_blocking=True)
     if is_dataclass(batch) and not isinstance(batch, type):
-        changes = {f.name: move_to(getattr(batch, f.name), device) for f in fields(batch)}
+        changes = {f.name: move_to(getattr(batch, f.name), device) for f in fields(batch) if f.init}
         return replace(batch, **changes)
     if isinstance(batch, tuple | list):
         return type(batch)(move_to(item, device) for item in batch)
     if isinstance(batch, dict):
         return {key: move_to(value, device) for key, value in batch.items()}
     return batch
+
+
+@dataclass(frozen=True)
+class Result:
+    """A full evaluation of a run on one split, as every task reports it.
+
+    Args:
+        task: the task's name.
+        dataset: the dataset's name.
+        split: ``train``, ``val`` or ``test`` (or ``file`` for a file given by path).
+        main: the name of the headline metric (``accuracy``, ``f1``, …), a key of ``metrics``.
+        metrics: every scalar figure, fractions in [0, 1] where they are rates (``loss`` in
+            nats); what the quality record and ``compare`` read.
+        examples: how many examples (texts, sentences) were scored.
+        table: a plain-text table for the terminal and ``report.md`` (per class, per type).
+        details: JSON-ready extras (confusion matrix, per-class rows), written to
+            ``eval-<split>.json``.
+    """
+
+    task: str
+    dataset: str
+    split: str
+    main: str
+    metrics: dict[str, float]
+    examples: int
+    table: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.main not in self.metrics:
+            raise ValueError(f"Result: main metric {self.main!r} is not among {list(self.metrics)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the metrics at the top level, beside the details."""
+        return {
+            "task": self.task,
+            "dataset": self.dataset,
+            "split": self.split,
+            "main": self.main,
+            "examples": self.examples,
+            **self.metrics,
+            **self.details,
+        }
+
+
+@dataclass
+class Artifacts:
+    """What a run learns from its training data besides weights, saved in its run directory:
+    vocabularies by name (``tokens`` → ``vocab.json``, any other → ``vocab-<name>.json``) and the
+    output labels (class or tag names, in ``config.json``)."""
+
+    vocabs: dict[str, Vocab]
+    labels: list[str]
+
+    MAIN: ClassVar[str] = "tokens"
+
+    @staticmethod
+    def file_name(name: str) -> str:
+        return "vocab.json" if name == Artifacts.MAIN else f"vocab-{name}.json"
+
+    def save(self, folder: Path) -> list[Path]:
+        return [vocab.save(folder / self.file_name(name)) for name, vocab in self.vocabs.items()]
+
+    @classmethod
+    def load(cls, folder: Path, names: Sequence[str], labels: Sequence[str]) -> Artifacts:
+        vocabs = {}
+        for name in names:
+            path = folder / cls.file_name(name)
+            if not path.is_file():
+                raise ValueError(f"{path} is missing: the run directory is incomplete")
+            vocabs[name] = Vocab.load(path)
+        return cls(vocabs, list(labels))
+
+
+@dataclass
+class Stage:
+    """A model trained before the task's own, in a sub-folder of the run (e.g. the encoder
+    pretrained as a language model); the generic run trains it with the run's trainer settings
+    and ``trainer`` overrides, resumably, and skips it once finished."""
+
+    folder: str  # inside the run directory
+    model: TaskModel
+    trainer: dict[str, Any]  # overrides of the run's trainer section (epochs, lr, monitor, …)
+    train_batches: Iterable[Any]
+    val_batches: Iterable[Any] | None
+
+
+class Task:
+    """One job rnnkit trains models for; subclasses fill in every method.
+
+    Class attributes:
+        name: the registry name (``rnnkit train <name>``).
+        summary: one line for ``--help``.
+        sections: the task's config sections by name (``data``, ``model``, …), each a config
+            dataclass, addressed by dotted keys; the generic run adds ``trainer``.
+        default_monitor: the validation metric that picks the kept epoch unless the trainer
+            section names another.
+        record_metrics: the metrics of a :class:`Result` that go to the quality record.
+        vocab_names: the vocabularies :meth:`build_artifacts` learns (saved by name).
+        input_help: what ``rnnkit predict RUN INPUT…`` takes, for its ``--help``.
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    sections: ClassVar[dict[str, type]]
+    default_monitor: ClassVar[str]
+    record_metrics: ClassVar[tuple[str, ...]]
+    vocab_names: ClassVar[tuple[str, ...]] = (Artifacts.MAIN,)
+    input_help: ClassVar[str] = "texts"
+
+    # -- config ------------------------------------------------------------------------------
+
+    def dataset_name(self, config: Any) -> str:
+        """The dataset a config names (for reports and records)."""
+        return str(config.data.dataset)
+
+    def check(self, config: Any) -> None:
+        """Refuse a combination of settings that cannot train (before anything is written)."""
+
+    # -- data and model ----------------------------------------------------------------------
+
+    def load_data(self, config: Any, *, base: Path | None = None) -> Any:
+        """The dataset the config names, split into train / val / test. ``base``: the folder a
+        relative dataset path is taken from (the run's own record of where its data was)."""
+        raise NotImplementedError
+
+    def build_artifacts(self, config: Any, data: Any) -> Artifacts:
+        """Vocabularies and labels learned from ``data``'s training split."""
+        raise NotImplementedError
+
+    def build_model(self, config: Any, artifacts: Artifacts) -> TaskModel:
+        """A fresh model of the config's shape for these vocabularies."""
+        raise NotImplementedError
+
+    def batches(
+        self, config: Any, artifacts: Artifacts, data: Any, split: str, *, train: bool
+    ) -> Iterable[Any] | None:
+        """The split's batches (shuffled by epoch when ``train``); None if the split is empty."""
+        raise NotImplementedError
+
+    def stages(self, run: Any, data: Any, *, resume: bool) -> list[Stage]:
+        """What to train before the task's own model (none by default); may also initialise the
+        model from elsewhere (another run's pretrained encoder)."""
+        return []
+
+    # -- evaluation and prediction -----------------------------------------------------------
+
+    def evaluate(self, run: Any, data: Any, split: str) -> Result:
+        """The full evaluation of ``run``'s model on ``split`` of ``data``."""
+        raise NotImplementedError
+
+    def plot_evaluation(self, result: Result, folder: Path) -> list[Path]:
+        """Pictures of an evaluation (a confusion matrix, …), written into ``folder``."""
+        return []
+
+    def predict(self, run: Any, inputs: Sequence[str]) -> list[dict[str, Any]]:
+        """One JSON-ready prediction per raw input (a text, a sentence)."""
+        raise NotImplementedError
+
+    def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        """One prediction as a line for the terminal."""
+        return str(dict(prediction))
+
+
+_REGISTRY: dict[str, Task] = {}
+
+
+def register(task: Task) -> Task:
+    """Add ``task`` to the registry under ``task.name`` (once)."""
+    if task.name in _REGISTRY:
+        raise ValueError(f"task {task.name!r} is registered twice")
+    _REGISTRY[task.name] = task
+    return task
+
+
+def get_task(name: object) -> Task:
+    """The registered task ``name``; one clear error listing the known ones."""
+    _load_builtin_tasks()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ValueError(f"unknown task {name!r}; known tasks: {known}")
+    return _REGISTRY[name]
+
+
+def available_tasks() -> list[Task]:
+    """Every registered task, by name."""
+    _load_builtin_tasks()
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def _load_builtin_tasks() -> None:
+    """Import the task modules that register rnnkit's own tasks."""
+    import rnnkit.tasks.classify
+    import rnnkit.tasks.synthetic
+    import rnnkit.tasks.tag  # noqa: F401

@@ -1,55 +1,55 @@
-"""Text classification: embedding → any rnnkit recurrent layer → pooling → dropout → linear."""
+"""Text classification: embedding → any rnnkit encoder → pooling → dropout → linear; and the
+``classify`` task that trains it (sections ``data``, ``model``, ``pretrain``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 from torch import Tensor, nn
 
+from rnnkit.datasets import ClassificationData, Example
 from rnnkit.metrics import ClassificationReport, classification_report
-from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.nn.pooling import POOLINGS, SequencePooling
-from rnnkit.tasks.base import TaskModel
+from rnnkit.tasks.base import Artifacts, Result, Stage, Task, TaskModel, register
 from rnnkit.tasks.chunks import read_in_chunks
+from rnnkit.tasks.encoder import CELLS, EncoderConfig, build_encoder
+from rnnkit.tasks.pretrain import PretrainConfig, load_pretrained_encoder, pretraining_stage
+from rnnkit.tasks.text_data import (
+    DataConfig,
+    batches,
+    build_vocab,
+    encode_split,
+    iterate_texts,
+    load_dataset,
+    special_index,
+)
+from rnnkit.text import TextBatch
+from rnnkit.viz.confusion import plot_confusion
 
-CELLS = ("rnn", "lstm", "gru")
+__all__ = ["CELLS", "ClassifierConfig", "ClassifyTask", "TextBatch", "TextClassifier"]
 
-
-@dataclass
-class TextBatch:
-    """A padded batch of token ids with their true lengths and (when known) labels."""
-
-    ids: Tensor  # (B, T) int64, padded at the end
-    lengths: Tensor  # (B,) int64, each in [1, T]
-    labels: Tensor | None = None  # (B,) int64 class indices
+SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
     """The model's shape; every field has a default."""
 
-    cell: str = "lstm"  # rnn | lstm | gru
     embedding_dim: int = 128  # size of each word vector
-    hidden_size: int = 128  # H of each direction
-    num_layers: int = 1  # stacked recurrent layers
-    bidirectional: bool = True  # read the text both ways
     pooling: str = "maxmean"  # last | max | mean | maxmean | attention
     dropout: float = 0.5  # on the embeddings and before the output layer
     word_dropout: float = 0.0  # share of tokens whose whole vector is dropped in training
-    layer_dropout: float = 0.0  # between stacked recurrent layers
-    peephole: bool = False  # LSTM only: peephole connections
-    reset_after: bool = True  # GRU only: torch's GRU (True) or Cho et al.'s (False)
-    nonlinearity: str = "tanh"  # RNN only: tanh | relu
-    backend: str = "auto"  # auto | native | fused | loop
     chunk_len: int | None = None  # read texts as separate chunks of this many tokens; None: whole
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)  # the recurrent layers
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"classify: cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(
                 f"classify: pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}"
@@ -65,27 +65,6 @@ class ClassifierConfig:
                     "classify: chunk_len needs a pooling over all outputs (max, mean, maxmean, "
                     "attention), not last"
                 )
-
-
-def build_recurrent(config: ClassifierConfig, input_size: int) -> RNN | LSTM | GRU:
-    """The rnnkit layer a config describes (batch_first)."""
-    H, L = config.hidden_size, config.num_layers
-    dropout = config.layer_dropout if L > 1 else 0.0
-    bi, backend = config.bidirectional, config.backend
-    if config.cell == "lstm":
-        return LSTM(
-            input_size, H, L, peephole=config.peephole, batch_first=True, dropout=dropout,
-            bidirectional=bi, backend=backend,
-        )  # fmt: skip
-    if config.cell == "gru":
-        return GRU(
-            input_size, H, L, reset_after=config.reset_after, batch_first=True, dropout=dropout,
-            bidirectional=bi, backend=backend,
-        )  # fmt: skip
-    return RNN(
-        input_size, H, L, nonlinearity=config.nonlinearity, batch_first=True, dropout=dropout,
-        bidirectional=bi, backend=backend,
-    )  # fmt: skip
 
 
 class TextClassifier(TaskModel):
@@ -105,9 +84,8 @@ class TextClassifier(TaskModel):
         self.config = config
         self.labels = list(labels)
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=pad_index)
-        self.recurrent = build_recurrent(config, config.embedding_dim)
-        features = config.hidden_size * (2 if config.bidirectional else 1)
-        self.pooling = SequencePooling(config.pooling, features)
+        self.recurrent = build_encoder(config.encoder, config.embedding_dim)
+        self.pooling = SequencePooling(config.pooling, config.encoder.output_size)
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(self.pooling.out_features, len(labels))
 
@@ -122,7 +100,7 @@ class TextClassifier(TaskModel):
             return self._classify(outputs, batch.lengths, last=outputs[:, 0])
         outputs, state = self.recurrent(embedded, lengths=batch.lengths)  # (B, T, D·H)
         h_n = state[0] if isinstance(state, tuple) else state  # (L·D, B, H)
-        directions = 2 if self.config.bidirectional else 1
+        directions = 2 if self.config.encoder.bidirectional else 1
         last = torch.cat(list(h_n[-directions:]), dim=1)  # (B, D·H)
         return self._classify(outputs, batch.lengths, last=last)
 
@@ -172,3 +150,178 @@ class TextClassifier(TaskModel):
     def evaluate(self, batches: Iterable[TextBatch]) -> dict[str, float]:
         loss, report = self.report(batches)
         return {"loss": loss, "accuracy": report.accuracy, "macro_f1": report.macro_f1}
+
+
+def classification_result(
+    report: ClassificationReport,
+    *,
+    dataset: str,
+    split: str,
+    examples: int,
+    loss: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Result:
+    """A classification report as a :class:`Result` (accuracy is the main metric)."""
+    metrics = {"accuracy": report.accuracy, "macro_f1": report.macro_f1}
+    if loss is not None:
+        metrics["loss"] = loss
+    details = {
+        **(extra or {}),
+        "per_class": [vars(s) for s in report.per_class],
+        "confusion": report.confusion.tolist(),
+        "labels": list(report.labels),
+    }
+    return Result(
+        task="classify", dataset=dataset, split=split, main="accuracy", metrics=metrics,
+        examples=examples, table=report.table(), details=details,
+    )  # fmt: skip
+
+
+def plot_result(result: Result, folder: Path, *, title: str = "") -> Path:
+    """``confusion-<split>.png`` of a classification result."""
+    return plot_confusion(
+        np.asarray(result.details["confusion"]), result.details["labels"],
+        path=folder / f"confusion-{result.split}.png",
+        title=f"{result.dataset} {result.split}{title}: accuracy "
+        f"{100 * result.metrics['accuracy']:.1f}%",
+    )  # fmt: skip
+
+
+class ClassifyTask(Task):
+    """``rnnkit train classify``: labelled texts → one class per text."""
+
+    name: ClassVar[str] = "classify"
+    summary: ClassVar[str] = "text classification (20newsgroups, sst2, sst5, your CSV/TSV/JSONL)"
+    sections: ClassVar[dict[str, type]] = {
+        "data": DataConfig,
+        "model": ClassifierConfig,
+        "pretrain": PretrainConfig,
+    }
+    default_monitor: ClassVar[str] = "accuracy"
+    record_metrics: ClassVar[tuple[str, ...]] = ("accuracy", "macro_f1")
+    input_help: ClassVar[str] = "texts to label"
+
+    def check(self, config: Any) -> None:
+        if config.pretrain.lm_epochs:
+            from rnnkit.tasks.encoder_lm import check_encoder_config
+
+            check_encoder_config(config.model.encoder)
+
+    def load_data(self, config: Any, *, base: Path | None = None) -> ClassificationData:
+        return load_dataset(config.data)
+
+    def build_artifacts(self, config: Any, data: ClassificationData) -> Artifacts:
+        lm_from = config.pretrain.lm_from
+        if lm_from is not None:  # the pretrained embedding's rows are that run's vocabulary
+            vocab = Artifacts.load(Path(lm_from), [Artifacts.MAIN], []).vocabs[Artifacts.MAIN]
+        else:
+            vocab = build_vocab(data.train, config.data)
+        return Artifacts({Artifacts.MAIN: vocab}, list(data.labels))
+
+    def build_model(self, config: Any, artifacts: Artifacts) -> TextClassifier:
+        vocab = artifacts.vocabs[Artifacts.MAIN]
+        return TextClassifier(
+            config.model, vocab_size=len(vocab), labels=artifacts.labels,
+            pad_index=special_index(vocab, "pad"),
+        )  # fmt: skip
+
+    def batches(
+        self, config: Any, artifacts: Artifacts, data: ClassificationData, split: str, *,
+        train: bool,
+    ) -> Iterable[TextBatch] | None:  # fmt: skip
+        vocab = artifacts.vocabs[Artifacts.MAIN]
+        encoded = encode_split(data.split(split), vocab, artifacts.labels, config.data)
+        if not encoded.ids:
+            return None  # no validation split (val_fraction 0): the last epoch is the model
+        return batches(
+            encoded, batch_size=config.data.batch_size if train else 64, shuffle=train,
+            seed=config.trainer.seed, pad_index=special_index(vocab, "pad"),
+        )  # fmt: skip
+
+    def stages(self, run: Any, data: ClassificationData, *, resume: bool) -> list[Stage]:
+        config, model = run.config, run.model
+        if config.pretrain.lm_from is not None and not resume:
+            load_pretrained_encoder(model, config.pretrain.lm_from)
+        if not config.pretrain.lm_epochs:
+            return []
+        vocab = run.artifacts.vocabs[Artifacts.MAIN]
+        encode = lambda split: encode_split(  # noqa: E731
+            data.split(split), vocab, run.artifacts.labels, config.data
+        )
+        stage = pretraining_stage(
+            model, encode("train"), encode("val"), config.pretrain,
+            seed=config.trainer.seed, pad_index=special_index(vocab, "pad"),
+        )  # fmt: skip
+        return [stage]
+
+    def evaluate(self, run: Any, data: ClassificationData, split: str) -> Result:
+        examples = split_examples(run, split, data)
+        loss, report = run.model.report(encoded_batches(run, examples))
+        return classification_result(
+            report, dataset=self.dataset_name(run.config), split=split,
+            examples=len(examples), loss=loss,
+        )  # fmt: skip
+
+    def plot_evaluation(self, result: Result, folder: Path) -> list[Path]:
+        return [plot_result(result, folder)]
+
+    def predict(self, run: Any, inputs: Sequence[str]) -> list[dict[str, Any]]:
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not inputs:
+            raise ValueError("predict: no texts given")
+        for position, text in enumerate(inputs):
+            if not text.strip():
+                raise ValueError(f"predict: text {position + 1} is empty")
+        labels = run.artifacts.labels
+        results = []
+        for text, row in zip(inputs, probabilities(run, inputs).tolist(), strict=True):
+            best = max(range(len(row)), key=row.__getitem__)
+            results.append(
+                {
+                    "text": text,
+                    "label": labels[best],
+                    "probability": row[best],
+                    "probabilities": dict(zip(labels, row, strict=True)),
+                }
+            )
+        return results
+
+    def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        return f"{prediction['label']}\t{prediction['probability']:.3f}\t{prediction['text']}"
+
+
+def split_examples(run: Any, split: str, data: ClassificationData | None = None) -> list[Example]:
+    """The labelled texts of ``split`` of a classification run's dataset; one clear error for an
+    unknown split or a label the model never saw."""
+    if split not in SPLITS:
+        raise ValueError(f"evaluate: split must be one of {', '.join(SPLITS)}, got {split!r}")
+    data = data or run.data()
+    examples = data.split(split)
+    unseen = sorted({e.label for e in examples} - set(run.artifacts.labels))
+    if unseen:
+        raise ValueError(
+            f"evaluate: the {split} split has labels the model never saw: {', '.join(unseen)}"
+        )
+    return examples
+
+
+def encoded_batches(run: Any, examples: Sequence[Example]) -> list[TextBatch]:
+    """``examples`` encoded as the run reads them, in length-bucketed batches of 64."""
+    vocab = run.artifacts.vocabs[Artifacts.MAIN]
+    encoded = encode_split(examples, vocab, run.artifacts.labels, run.config.data)
+    pad = special_index(vocab, "pad")
+    return list(batches(encoded, batch_size=64, shuffle=False, seed=0, pad_index=pad))
+
+
+def probabilities(run: Any, texts: Sequence[str], *, batch_size: int = 64) -> NDArray[np.float64]:
+    """Class probabilities (N, C) of ``texts`` by a classification run, in their order."""
+    vocab = run.artifacts.vocabs[Artifacts.MAIN]
+    result = np.zeros((len(texts), len(run.artifacts.labels)))
+    for positions, batch in iterate_texts(texts, vocab, run.config.data, batch_size=batch_size):
+        probs = run.model.predict_proba(replace(batch, ids=batch.ids.to(run.model.device)))
+        result[positions] = probs.cpu().double().numpy()
+    return result
+
+
+register(ClassifyTask())

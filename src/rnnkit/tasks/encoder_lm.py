@@ -11,9 +11,19 @@ from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.tasks.base import TaskModel
-from rnnkit.tasks.classify import TextBatch
+from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.text import TextBatch
 
 HEAD_CUTOFFS = (2000, 10000)  # adaptive-softmax clusters: the 2,000 most frequent words, then more
+
+
+def check_encoder_config(config: EncoderConfig) -> None:
+    """One clear error if an encoder of this shape cannot be pretrained as a language model."""
+    if config.bidirectional and config.num_layers > 1:
+        raise ValueError(
+            "EncoderLM: a bidirectional encoder must have 1 layer (above it, each direction "
+            f"would see the token it predicts), got num_layers={config.num_layers}"
+        )
 
 
 def check_encoder(recurrent: RNN | LSTM | GRU) -> None:
@@ -94,7 +104,6 @@ class EncoderLM(TaskModel):
         self.eval()
         total, count = 0.0, 0
         for batch in batches:
-            batch = TextBatch(batch.ids.to(self.device), batch.lengths.to(self.device))
             features, targets = self._features(batch)
             if targets.numel():
                 total += float(self.softmax(features, targets).loss) * targets.numel()

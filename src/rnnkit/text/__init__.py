@@ -3,7 +3,7 @@
 Depends on nothing else in rnnkit.
 """
 
-from rnnkit.text.batching import BucketBatchSampler, collate_padded, pad_batch
+from rnnkit.text.batching import BucketBatchSampler, TextBatch, collate_padded, pad_batch
 from rnnkit.text.padding import pad_sequences, sequence_lengths
 from rnnkit.text.tokenize import char_tokenize, word_tokenize
 from rnnkit.text.tokenizer import Tokenizer, text_to_word_sequence
@@ -11,6 +11,7 @@ from rnnkit.text.vocab import Vocab
 
 __all__ = [
     "BucketBatchSampler",
+    "TextBatch",
     "Tokenizer",
     "Vocab",
     "char_tokenize",

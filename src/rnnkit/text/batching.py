@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -218,3 +219,13 @@ def collate_padded(
         raise ValueError("collate_padded: the batch is empty")
     ids, lengths = _pad("collate_padded", sequences, pad_index, max_len)
     return ids, lengths, torch.tensor(labels, dtype=torch.long)
+
+
+@dataclass
+class TextBatch:
+    """A padded batch of token ids with their true lengths and (when known) labels; the batch
+    type of classification and of language-model pretraining."""
+
+    ids: Tensor  # (B, T) int64, padded at the end
+    lengths: Tensor  # (B,) int64, each in [1, T]
+    labels: Tensor | None = None  # (B,) int64 class indices

@@ -1,4 +1,5 @@
-"""Named events the Trainer fires, and the callbacks it ships: progress, metrics log, early stop.
+"""Named events the Trainer fires, and the callbacks it ships: progress, best weights, metrics
+log, early stop, checkpoints.
 
 A callback overrides any of the ``on_*`` methods; the Trainer passes itself, so a callback reads
 ``trainer.state`` (epoch, step, history, best) and may set ``trainer.state.should_stop``.
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
+
+from rnnkit.training.checkpoint import save_checkpoint, save_weights
 
 if TYPE_CHECKING:
     from rnnkit.training.trainer import Trainer
@@ -66,6 +69,28 @@ class ProgressBar(Callback):
             self._bar.set_postfix(shown)
             self._bar.close()
             self._bar = None
+
+
+class BestWeights(Callback):
+    """Writes the model's weights to ``path`` (safetensors) whenever the epoch is the new best."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
+        if trainer.state.improved:
+            save_weights(trainer.model, self.path)
+
+
+class Checkpointing(Callback):
+    """Writes the whole training state to ``path`` after every epoch, atomically, so a killed
+    run resumes from its last finished epoch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
+        save_checkpoint(trainer.checkpoint_state(), self.path)
 
 
 class MetricsLog(Callback):

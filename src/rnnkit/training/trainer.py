@@ -2,8 +2,11 @@
 nothing else about the model.
 
 Per epoch: train on every batch (``forward_loss``, backward, gradient clipping, optimizer and
-per-step LR schedule), evaluate on the validation batches (``evaluate``), keep the best weights
-by the monitored metric, log, checkpoint atomically, and stop early if asked. ``fit(resume=True)``
+per-step LR schedule), evaluate on the validation batches (``evaluate``, the model's cheap
+per-epoch metrics; a task's full evaluation runs once at the end, outside the Trainer), decide
+whether the monitored metric improved, and fire the callbacks that keep the best weights, log,
+checkpoint atomically and stop early. ``fit`` returns what happened (:class:`FitResult`: the
+history and the kept epoch), so nothing re-reads a file it just wrote. ``fit(resume=True)``
 continues a killed run from its last checkpoint and ends with the same weights as a run that was
 never interrupted: the data order of an epoch depends only on the seed and the epoch, and the RNG
 state is saved with every checkpoint.
@@ -12,10 +15,11 @@ state is saved with every checkpoint.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +28,16 @@ import torch
 from torch import nn
 
 from rnnkit.tasks.base import TaskModel, move_to
-from rnnkit.training.callbacks import Callback, EarlyStopping, MetricsLog, ProgressBar, is_better
-from rnnkit.training.checkpoint import (
-    CHECKPOINT,
-    WEIGHTS,
-    load_checkpoint,
-    load_weights,
-    save_checkpoint,
-    save_weights,
+from rnnkit.training.callbacks import (
+    BestWeights,
+    Callback,
+    Checkpointing,
+    EarlyStopping,
+    MetricsLog,
+    ProgressBar,
+    is_better,
 )
+from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS, load_checkpoint, load_weights
 from rnnkit.training.distributed import World, all_agree, init_distributed
 from rnnkit.training.schedule import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 
@@ -49,8 +54,8 @@ class TrainerConfig:
     schedule: str = "constant"  # constant | linear | cosine | onecycle, stepped every batch
     warmup: float = 0.0  # fraction of all optimizer steps spent warming up
     clip_norm: float | None = 1.0  # max global gradient norm; None turns clipping off
-    monitor: str = "accuracy"  # validation metric that picks the best epoch
-    mode: str = "max"  # "max" or "min": which way the monitored metric improves
+    monitor: str = "auto"  # validation metric that picks the kept epoch; auto: the task's own
+    mode: str = "auto"  # max | min: which way it improves; auto: min for loss-like, else max
     patience: int | None = None  # stop after this many epochs without improvement; None: never
     seed: int = 0  # model init is the caller's; this seeds dropout and data order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -72,10 +77,29 @@ class TrainerConfig:
             )
         if not 0 <= self.warmup < 1:
             raise ValueError(f"TrainerConfig: warmup must be in [0, 1), got {self.warmup}")
-        if self.mode not in ("max", "min"):
-            raise ValueError(f"TrainerConfig: mode must be 'max' or 'min', got {self.mode!r}")
-        if self.lr <= 0:
-            raise ValueError(f"TrainerConfig: lr must be > 0, got {self.lr}")
+        if self.mode not in ("auto", "max", "min"):
+            raise ValueError(
+                f"TrainerConfig: mode must be 'auto', 'max' or 'min', got {self.mode!r}"
+            )
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"TrainerConfig: lr must be a finite number > 0, got {self.lr}")
+        if self.clip_norm is not None and not (
+            math.isfinite(self.clip_norm) and self.clip_norm > 0
+        ):
+            raise ValueError(
+                "TrainerConfig: clip_norm must be a finite number > 0 or None, got "
+                f"{self.clip_norm}"
+            )
+
+    @property
+    def resolved_mode(self) -> str:
+        """``mode``, with ``auto`` made to follow the metric: min for loss, perplexity, mse."""
+        if self.mode != "auto":
+            return self.mode
+        return "min" if self.monitor in LOWER_IS_BETTER else "max"
+
+
+LOWER_IS_BETTER = frozenset({"loss", "perplexity", "mse", "bpc", "error"})
 
 
 @dataclass
@@ -88,6 +112,18 @@ class TrainState:
     best_epoch: int | None = None  # 0-based epoch that reached it
     history: list[dict[str, float]] = field(default_factory=list)
     should_stop: bool = False
+    improved: bool = False  # whether the epoch that just ended is the new best
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a fit did: every epoch's metrics and the epoch whose weights the model now holds."""
+
+    history: list[dict[str, float]]  # one dict per epoch: train_loss, val_*, lr, seconds
+    best_epoch: int | None  # 1-based epoch whose weights are kept (None: no epoch ran)
+    best: float | None  # its monitored validation value (None without validation)
+    monitor: str  # the monitored metric's name (without "val_")
+    mode: str  # "max" or "min"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -125,6 +161,11 @@ class Trainer:
         self.model = model.to(self.device)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.state = TrainState()
+        if config.monitor == "auto":  # the generic run sets the task's metric; alone: the loss
+            config = self.config = replace(config, monitor="loss")
+        self.mode = config.resolved_mode
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
         self.callbacks = list(callbacks) + self._default_callbacks()
 
     def _default_callbacks(self) -> list[Callback]:
@@ -132,9 +173,12 @@ class Trainer:
         if self.config.progress and self.world.is_main:
             chosen.append(ProgressBar())
         if self.run_dir is not None and self.world.is_main:
+            chosen.append(BestWeights(self.run_dir / WEIGHTS))
             chosen.append(MetricsLog(self.run_dir / "metrics.jsonl"))
         if self.config.patience is not None:
             chosen.append(EarlyStopping(self.config.patience))
+        if self.run_dir is not None and self.world.is_main:
+            chosen.append(Checkpointing(self.run_dir / CHECKPOINT))  # last: after the others
         return chosen
 
     def _wrapped(self) -> nn.Module:
@@ -149,8 +193,8 @@ class Trainer:
         val_batches: Iterable[Any] | None = None,
         *,
         resume: bool = False,
-    ) -> list[dict[str, float]]:
-        """Train for ``config.epochs`` (or until early stopping); return the per-epoch metrics.
+    ) -> FitResult:
+        """Train for ``config.epochs`` (or until early stopping); return what happened.
 
         ``train_batches`` is re-iterated every epoch; if it (or its ``batch_sampler``/``sampler``)
         has ``set_epoch``, it is called first, so each epoch's order depends on seed and epoch.
@@ -170,6 +214,7 @@ class Trainer:
             total_steps=cfg.epochs * num_batches,
             warmup_fraction=cfg.warmup,
         )
+        self.optimizer, self.scheduler = optimizer, scheduler
         torch.manual_seed(cfg.seed)
         if resume:
             self._restore(optimizer, scheduler)
@@ -185,16 +230,24 @@ class Trainer:
             metrics = {"train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]}
             if val_batches is not None:
                 self.model.eval()
-                with self._autocast():
-                    val = self.model.evaluate(val_batches)
+                self.model.start_epoch(train=False)
+                with self._autocast(), torch.no_grad():
+                    val = self.model.evaluate(move_to(b, self.device) for b in val_batches)
                 metrics.update({f"val_{name}": value for name, value in val.items()})
             metrics["seconds"] = time.perf_counter() - started
-            self._end_epoch(epoch, metrics, optimizer, scheduler)
+            self._end_epoch(epoch, metrics)
         if self.run_dir is not None and (self.run_dir / WEIGHTS).is_file():
             load_weights(self.model, self.run_dir / WEIGHTS)
         for callback in self.callbacks:
             callback.on_fit_end(self)
-        return self.state.history
+        state = self.state
+        return FitResult(
+            history=list(state.history),
+            best_epoch=None if state.best_epoch is None else state.best_epoch + 1,
+            best=state.best,
+            monitor=cfg.monitor,
+            mode=self.mode,
+        )
 
     def _train_epoch(
         self,
@@ -204,30 +257,37 @@ class Trainer:
         scheduler: torch.optim.lr_scheduler.LRScheduler,
     ) -> float:
         self.model.train()
-        total, count = 0.0, 0
+        self.model.start_epoch(train=True)
+        total, count = 0.0, 0.0
         for batch in batches:
             with self._autocast():
-                loss = network(move_to(batch, self.device))
+                out = network(move_to(batch, self.device))
+            loss_sum, n = out if isinstance(out, tuple) else (out, 1)
+            n = float(n)
+            if n <= 0:
+                raise ValueError("Trainer: forward_loss returned a count of 0 for a batch")
+            loss = loss_sum / n  # the batch's mean per token (or per example)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.clip_norm is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
             optimizer.step()
             scheduler.step()
+            self.model.end_step()
             self.state.step += 1
             value = float(loss.detach())
-            total, count = total + value, count + 1
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"Trainer: the training loss became {value} at epoch {self.state.epoch + 1}, "
+                    f"step {self.state.step}; the last good weights and checkpoint are kept "
+                    "(lower --lr, or set --clip-norm)"
+                )
+            total, count = total + value * n, count + n
             for callback in self.callbacks:
                 callback.on_batch_end(self, value)
-        return total / max(1, count)
+        return total / max(1.0, count)
 
-    def _end_epoch(
-        self,
-        epoch: int,
-        metrics: dict[str, float],
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
-    ) -> None:
+    def _end_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         cfg, state = self.config, self.state
         monitored = metrics.get(f"val_{cfg.monitor}")
         if monitored is None and "val_loss" not in metrics:
@@ -238,28 +298,25 @@ class Trainer:
                     f"Trainer: monitor={cfg.monitor!r} is not among the validation metrics "
                     f"({', '.join(k[4:] for k in metrics if k.startswith('val_'))})"
                 )
-            improved = is_better(monitored, state.best, cfg.mode)
+            improved = is_better(monitored, state.best, self.mode)
         if improved:
             state.best, state.best_epoch = monitored, epoch
-            if self.run_dir is not None and self.world.is_main:
-                save_weights(self.model, self.run_dir / WEIGHTS)
+        state.improved = improved
         state.history.append(metrics)
         state.epoch = epoch + 1
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch, metrics)
         state.should_stop = all_agree(state.should_stop, self.world, self.device)
-        if self.run_dir is not None and self.world.is_main:
-            save_checkpoint(self._checkpoint(optimizer, scheduler), self.run_dir / CHECKPOINT)
 
-    def _checkpoint(
-        self, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler
-    ) -> dict[str, Any]:
-        state = asdict(self.state)
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything a resumed fit needs, as tensors, numbers and strings."""
+        if self.optimizer is None or self.scheduler is None:
+            raise ValueError("Trainer: no fit has started, nothing to checkpoint")
         return {
-            "train_state": state,
+            "train_state": asdict(self.state),
             "model": self.model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "rng_torch": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         }
@@ -276,7 +333,8 @@ class Trainer:
         torch.set_rng_state(saved["rng_torch"])
         if saved["rng_cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["rng_cuda"])
-        self.state = TrainState(**saved["train_state"])
+        known = {f for f in TrainState.__dataclass_fields__}
+        self.state = TrainState(**{k: v for k, v in saved["train_state"].items() if k in known})
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.config.bf16:

@@ -7,12 +7,10 @@
  * as it goes rather than for all steps up front.
  */
 
-/* σ(x), x clamped where σ has long saturated (|x| = EXP_LIMIT) so that exp stays finite: under
- * -ffast-math an infinite exp(-x) is not safe to divide by. */
-static inline T SUF(sigmoid)(T x) {
-    x = x < -EXP_LIMIT ? -EXP_LIMIT : x;
-    return (T)1 / ((T)1 + EXP(-x));
-}
+/* σ(x) = 1 / (1 + exp(−x)), in IEEE arithmetic (no -ffast-math, see kernels.c): exp(−x)
+ * overflowing to +∞ (x below −88.7 in float32) gives exactly 0, exp(−x) below half an ulp of 1
+ * gives exactly 1, and a NaN x gives NaN. */
+static inline T SUF(sigmoid)(T x) { return (T)1 / ((T)1 + EXP(-x)); }
 
 /* LSTM, gates i, f, g, o. acts (b, 4H): pre-activations in, activations out. c_prev (b, H):
  * c_{t-1}. cells, tanh_cells, out (b, H, row stride ld_out): c_t, tanh(c_t), h_t written.

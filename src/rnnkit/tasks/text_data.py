@@ -1,5 +1,6 @@
-"""From a classification dataset to batches: tokenize, build the vocabulary on train, encode,
-and bucket by length so the recurrent layers see real lengths and no padding work."""
+"""Classification data: the ``data`` config section, and from a dataset to batches — tokenize,
+build the vocabulary on train, encode, and bucket by length so the recurrent layers see real
+lengths and no padding work."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from torch.utils.data import DataLoader
 
 import rnnkit.datasets as datasets
 from rnnkit.datasets import ClassificationData, Example
-from rnnkit.tasks.classify import TextBatch
-from rnnkit.text import BucketBatchSampler, Vocab, char_tokenize, pad_batch, word_tokenize
+from rnnkit.text import (
+    BucketBatchSampler,
+    TextBatch,
+    Vocab,
+    char_tokenize,
+    pad_batch,
+    word_tokenize,
+)
 
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"word": word_tokenize, "char": char_tokenize}
 
@@ -36,6 +43,7 @@ class DataConfig:
     max_vocab: int | None = None  # vocabulary size cap, specials included; None: no cap
     max_len: int | None = 400  # tokens kept from the start of each text; None: the whole text
     batch_size: int = 32  # texts per batch, bucketed by length
+    split_seed: int = 0  # seeds the validation split held out of train (apart from trainer.seed)
 
     def __post_init__(self) -> None:
         if self.tokens not in TOKENIZERS:
@@ -46,8 +54,11 @@ class DataConfig:
             raise ValueError(f"data: max_len must be ≥ 1 or None, got {self.max_len}")
 
 
-def load_dataset(config: DataConfig, *, seed: int) -> ClassificationData:
-    """The dataset ``config.dataset`` names, with the options it takes set from ``config``."""
+def load_dataset(config: DataConfig) -> ClassificationData:
+    """The dataset ``config.dataset`` names, with the options it takes set from ``config``; the
+    validation split held out of train (where the dataset has none) is seeded by
+    ``config.split_seed``."""
+    seed = config.split_seed
     wanted: dict[str, Any] = {"val_fraction": config.val_fraction, "seed": seed}
     if config.strip:
         wanted["remove"] = tuple(config.strip)

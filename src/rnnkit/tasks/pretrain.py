@@ -3,16 +3,21 @@ classifier is trained (Dai & Le 2015; ULMFiT, Howard & Ruder 2018) — no outsid
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rnnkit.pipelines.text_data import EncodedSplit, batches
-from rnnkit.tasks.classify import TextClassifier
+from safetensors.torch import load_file
+
+from rnnkit.tasks.base import Stage
 from rnnkit.tasks.encoder_lm import EncoderLM
-from rnnkit.training import Trainer, TrainerConfig, load_weights
-from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS
+from rnnkit.tasks.text_data import EncodedSplit, batches
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.classify import TextClassifier
 
 FOLDER = "pretrain"  # inside the run directory: the LM's own weights, checkpoint and metrics
+WEIGHTS = "model.safetensors"  # the file the Trainer keeps the best weights in
 
 
 @dataclass(frozen=True)
@@ -51,29 +56,24 @@ def segments(split: EncodedSplit, length: int) -> EncodedSplit:
     return EncodedSplit(pieces, [0] * len(pieces))
 
 
-def pretrain_encoder(
+def pretraining_stage(
     model: TextClassifier,
     train: EncodedSplit,
     val: EncodedSplit,
     config: PretrainConfig,
-    trainer: TrainerConfig,
     *,
-    run_dir: Path,
+    seed: int,
     pad_index: int,
-) -> list[dict[str, float]]:
-    """Train ``model``'s embedding and recurrent layer as a language model on the texts of
-    ``train`` (validated on ``val``'s, if any), in place; its run lives in ``run_dir/pretrain``.
-
-    Resumable: a killed pretraining continues from its checkpoint; a finished one only reloads
-    its best weights (by validation loss; without validation texts, the last epoch's)."""
-    folder = run_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+) -> Stage:
+    """Training ``model``'s embedding and recurrent layer as a language model on the texts of
+    ``train`` (validated on ``val``'s, if any), in place, as a stage of the run kept in
+    ``RUN/pretrain``: resumable, and once finished only its best weights (by validation loss;
+    without validation texts, the last epoch's) are reloaded."""
     lm = EncoderLM(model.embedding, model.recurrent, dropout=model.config.dropout)
-    lm_trainer = replace(
-        trainer, epochs=config.lm_epochs, lr=config.lm_lr, schedule="onecycle", warmup=0.1,
-        monitor="loss", mode="min", patience=None,
-    )  # fmt: skip
-    seed = trainer.seed
+    overrides = {
+        "epochs": config.lm_epochs, "lr": config.lm_lr, "schedule": "onecycle", "warmup": 0.1,
+        "monitor": "loss", "mode": "min", "patience": None,
+    }  # fmt: skip
     train_batches = batches(
         segments(train, config.lm_len), batch_size=config.lm_batch_size, shuffle=True,
         seed=seed, pad_index=pad_index,
@@ -84,8 +84,7 @@ def pretrain_encoder(
         if val_segments.ids
         else None
     )
-    fit = Trainer(lm, lm_trainer, run_dir=folder)
-    return fit.fit(train_batches, val_batches, resume=(folder / CHECKPOINT).is_file())
+    return Stage(FOLDER, lm, overrides, train_batches, val_batches)
 
 
 def load_pretrained_encoder(model: TextClassifier, run_dir: str | Path) -> None:
@@ -96,7 +95,7 @@ def load_pretrained_encoder(model: TextClassifier, run_dir: str | Path) -> None:
         raise ValueError(f"lm_from: {path} is missing (runs trained with lm_epochs > 0 have it)")
     lm = EncoderLM(model.embedding, model.recurrent, dropout=model.config.dropout)
     try:
-        load_weights(lm, path)
+        lm.load_state_dict(load_file(str(path), device=str(model.device)))
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise ValueError(f"lm_from: {path} does not fit this model's shape ({first})") from None

@@ -1,0 +1,311 @@
+"""The commands every registered task shares, built from the task registry:
+``rnnkit train <task>``, ``rnnkit compare <task>``, ``rnnkit evaluate RUN``, ``rnnkit predict
+RUN …`` (dispatching on the run's stored task) and ``rnnkit datasets``.
+
+Thin: each command parses its flags, calls :mod:`rnnkit.pipelines.run`, and prints a table (or,
+with ``--json``, one JSON object). Every config setting is a flag: ``--model.encoder.hidden-size``
+and, where the last name is unique in the task's config, ``--hidden-size``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import sys
+import typing
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import rnnkit.datasets as datasets
+from rnnkit.config import field_help, field_types, read_config_file, setting_paths, short_names
+from rnnkit.pipelines.ensemble import evaluate_ensemble
+from rnnkit.pipelines.run import (
+    PERCENT_METRICS,
+    SPLITS,
+    Run,
+    backend_summary,
+    compare,
+    record_quality,
+    train,
+)
+from rnnkit.pipelines.runconfig import config_type, resolve
+from rnnkit.tasks.base import Task, available_tasks
+from rnnkit.tasks.encoder import CELL_VARIANTS
+
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+QUALITY_LOG = Path("benchmarks/results/quality.jsonl")
+_DEST = "config:"  # argparse dest prefix of config settings
+
+
+def add_config_flags(parser: argparse.ArgumentParser, task: Task) -> None:
+    """One flag per setting of ``task``'s config, help from the field's comment; a flag left
+    out keeps the config file's value or the default."""
+    kind = config_type(task)
+    short = short_names(kind)
+    groups: dict[str, Any] = {}
+    for path, (owner, name) in setting_paths(kind).items():
+        if name == "progress":
+            continue
+        section = path.partition(".")[0]
+        if section not in groups:
+            groups[section] = parser.add_argument_group(f"{section} options")
+        help_text, types = field_help(owner).get(name, ""), field_types(owner)
+        default = {f.name: f.default for f in dataclasses.fields(owner)}[name]
+        flags = ["--" + path.replace("_", "-")]
+        if short.get(name) == path:
+            flags.append("--" + name.replace("_", "-"))
+        text = f"{help_text} (default: {default})".replace("%", "%%")  # argparse formats help
+        options: dict[str, Any] = {"dest": _DEST + path, "default": argparse.SUPPRESS, "help": text}
+        if types[name] is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["metavar"] = _metavar(types[name])
+        groups[section].add_argument(*flags, **options)
+    parser.add_argument(
+        "--config", type=Path, help="a YAML or TOML file with the same keys as these flags"
+    )
+
+
+def _metavar(kind: Any) -> str:
+    args = typing.get_args(kind)
+    inner = [a for a in args if a is not type(None)] or [kind]
+    if typing.get_origin(inner[0]) is tuple:
+        return "A,B"
+    return {int: "N", float: "X", str: "TEXT"}.get(inner[0], "VALUE")
+
+
+def config_from_args(args: argparse.Namespace, task: Task) -> Any:
+    """Defaults < ``--config`` file < flags given on the command line."""
+    flags = {k[len(_DEST) :]: v for k, v in vars(args).items() if k.startswith(_DEST)}
+    layers = [read_config_file(args.config)] if args.config else []
+    return resolve(task, *layers, flags, where=str(args.config) if args.config else "flags")
+
+
+def emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
+    """Print ``text``, or ``result`` as one JSON object with ``--json`` (rank 0 only under
+    torchrun)."""
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(result, default=str) if args.json else text)
+
+
+def percent(metric: str, value: float) -> str:
+    return f"{100 * value:.2f}%" if metric in PERCENT_METRICS else f"{value:.4g}"
+
+
+# -- train -----------------------------------------------------------------------------------
+
+
+def add_train(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("train", help="train a model into a run directory")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+    for task in available_tasks():
+        c = tasks.add_parser(
+            task.name, parents=[common], help=task.summary,
+            description=f"{task.summary}. Writes config.json, vocab.json, model.safetensors, "
+            "metrics.jsonl, learning_curves.png and report.md into --out.",
+        )  # fmt: skip
+        c.add_argument("--out", type=Path, required=True, help="run directory to write")
+        c.add_argument(
+            "--resume", action="store_true", help="continue the run in --out from its checkpoint"
+        )
+        c.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+        c.add_argument("--json", action="store_true", help="print one JSON object")
+        add_config_flags(c, task)
+        c.set_defaults(run=run_train, task_spec=task)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    task: Task = args.task_spec
+    config = config_from_args(args, task)
+    run = train(config, args.out, resume=args.resume, progress=not args.no_progress)
+    assert run.fit is not None
+    fit, history = run.fit, run.fit.history
+    monitor = fit.monitor
+    kept = history[fit.best_epoch - 1] if fit.best_epoch else {}
+    result = {
+        "run": str(args.out),
+        "task": task.name,
+        "epochs": len(history),
+        "best_epoch": fit.best_epoch,
+        "monitor": monitor,
+        f"val_{monitor}": fit.best,
+        "train_seconds": run.train_seconds(),
+        "backend": backend_summary(run.model),
+    }
+    seconds = sum(h["seconds"] for h in history)
+    parts = [f"{args.out}: {len(history)} epochs in {seconds:.0f} s,"]
+    if fit.best is not None:
+        parts.append(
+            f"best validation {monitor} {percent(monitor, fit.best)} (epoch {fit.best_epoch}, "
+            "its weights kept);"
+        )
+        if "val_loss" in kept and monitor != "loss":
+            result["val_loss"] = kept["val_loss"]
+    else:
+        parts.append("no validation split: the last epoch's weights are kept;")
+    parts.append(f"next: rnnkit evaluate {args.out} --split test")
+    emit(args, result, " ".join(parts))
+    return 0
+
+
+# -- evaluate / predict ----------------------------------------------------------------------
+
+
+def add_evaluate(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "evaluate", parents=[common],
+        help="the task's metrics of a run on a split (accuracy, macro-F1, entity F1, …)",
+    )  # fmt: skip
+    p.add_argument(
+        "run_dirs", type=Path, nargs="+", metavar="RUN",
+        help="run directory; several classification runs: evaluate their ensemble (mean "
+        "probabilities) into --out",
+    )  # fmt: skip
+    p.add_argument("--split", choices=SPLITS, default="test", help="which split (default: test)")
+    p.add_argument("--out", type=Path, help="folder for an ensemble's evaluation files")
+    p.add_argument(
+        "--record", nargs="?", type=Path, const=QUALITY_LOG, default=None, metavar="PATH",
+        help=f"append the result to a quality log (default path: {QUALITY_LOG})",
+    )  # fmt: skip
+    p.add_argument("--notes", default="", help="notes stored with --record")
+    p.add_argument("--int8", action="store_true", help="evaluate the int8 model (CPU, classify)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    several = len(args.run_dirs) > 1
+    if several and args.out is None:
+        raise ValueError("evaluating several runs (an ensemble) needs --out FOLDER for its files")
+    if not several and args.out is not None:
+        raise ValueError("--out is for an ensemble of several runs; one run writes into its own")
+    runs = [Run.load(path, int8=args.int8) for path in args.run_dirs]
+    result = (
+        evaluate_ensemble(runs, args.split, args.out) if several else runs[0].evaluate(args.split)
+    )
+    if args.record is not None:
+        command = "rnnkit " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "rnnkit evaluate"
+        record_quality(result, runs, command=command, path=args.record, notes=args.notes)
+    what = f" ({len(runs)} runs' mean probabilities)" if several else ""
+    shown = [
+        f"{name} {percent(name, value)}" for name, value in result.metrics.items() if name != "loss"
+    ]
+    text = (
+        f"{result.dataset} {args.split}{what}: {', '.join(shown)} on {result.examples} "
+        f"examples\n\n{result.table}"
+    )
+    folder = args.out if several else args.run_dirs[0]
+    pictures = sorted(Path(folder).glob(f"*-{args.split}.png"))
+    if pictures:
+        text += "\n\n" + "\n".join(f"picture: {p}" for p in pictures)
+    emit(args, result.to_dict(), text)
+    return 0
+
+
+def add_predict(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "predict", parents=[common], help="predict with a trained run (labels, entities, …)"
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts (sentences) to predict for")
+    p.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
+    p.add_argument("--int8", action="store_true", help="predict with the int8 model (CPU)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    texts = list(args.texts)
+    if args.file is not None:
+        try:
+            lines = args.file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{args.file}: not UTF-8 (byte {exc.start})") from None
+        texts += [line for line in lines if line.strip()]
+    if not texts:
+        raise ValueError("give texts to predict for, or --file with one text per line")
+    run = Run.load(args.run_dir, int8=args.int8)
+    predictions = run.predict(texts)
+    lines = [run.task.format_prediction(p) for p in predictions]
+    emit(args, {"predictions": predictions}, "\n".join(lines))
+    return 0
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+
+def add_compare(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "compare", help="the same task with several cells: one table, one plot"
+    )
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+    for task in available_tasks():
+        c = tasks.add_parser(task.name, parents=[common], help=f"compare cells: {task.summary}")
+        c.add_argument(
+            "--cells", default="rnn,lstm,gru",
+            help=f"comma-separated cells from {','.join(CELL_VARIANTS)} (default: rnn,lstm,gru)",
+        )  # fmt: skip
+        c.add_argument(
+            "--out", type=Path, required=True, help="folder for one run per cell, compare.json/png"
+        )
+        c.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+        c.add_argument("--json", action="store_true", help="print one JSON object")
+        add_config_flags(c, task)
+        c.set_defaults(run=run_compare, task_spec=task)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    task: Task = args.task_spec
+    rows = compare(config_from_args(args, task), cells, args.out, progress=not args.no_progress)
+    main = rows[0]["main"]
+    extra = [m for m in task.record_metrics if m != main]
+    header = f"{'cell':<17}{'params':>10}{'val ' + main:>14}{'test ' + main:>15}"
+    header += "".join(f"{'test ' + m:>15}" for m in extra) + f"{'epoch':>7}{'train s':>9}  backend"
+    lines = [header]
+    for r in rows:
+        line = (
+            f"{r['cell']:<17}{r['parameters']:>10,}{percent(main, r[f'val_{main}']):>14}"
+            f"{percent(main, r[f'test_{main}']):>15}"
+        )
+        line += "".join(f"{percent(m, r[f'test_{m}']):>15}" for m in extra)
+        line += f"{r['kept_epoch'] or '-':>7}{r['train_seconds']:>9.0f}  {r['backend']}"
+        lines.append(line)
+    lines.append(f"\nplot: {args.out / 'compare.png'}")
+    emit(args, {"rows": rows}, "\n".join(lines))
+    return 0
+
+
+# -- datasets --------------------------------------------------------------------------------
+
+
+def add_datasets(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "datasets", parents=[common], help="the datasets rnnkit knows and which are present"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_datasets)
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    known = datasets.available()
+    lines = [f"{'name':<14}{'task':<16}{'present':<9}where / options"]
+    for d in known:
+        where = str(d["path"]) if d["present"] else "-"
+        options = ", ".join(d["options"]) or "-"
+        lines.append(
+            f"{d['name']:<14}{d['task']:<16}{'yes' if d['present'] else 'no':<9}"
+            f"{where}  [{options}]"
+        )
+    lines.append(
+        "\nYour own files: csv:PATH, tsv:PATH, jsonl:PATH, folder:PATH (classification, train + "
+        "test beside it); columns:PATH (tagging: CoNLL-style column files)."
+    )
+    emit(args, {"datasets": known}, "\n".join(lines))
+    return 0
+
+
+COMMANDS = (add_train, add_evaluate, add_predict, add_compare, add_datasets)
