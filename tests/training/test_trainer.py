@@ -167,3 +167,16 @@ def test_a_sum_and_count_loss_is_weighted_by_its_count(toy: Any) -> None:
     config = TrainerConfig(epochs=1, progress=False, clip_norm=None)
     result = Trainer(model, config).fit(toy.make_batches(2, seed=1))
     assert result.history[0]["train_loss"] == pytest.approx(3.5)
+
+
+def test_stateful_models_hear_each_pass_and_step(toy: Any) -> None:
+    """The hooks a model carrying state across batches (truncated BPTT) resets and detaches at."""
+    model = toy.make_model()
+    heard: list[str] = []
+    model.start_epoch = lambda *, train: heard.append("train" if train else "val")  # type: ignore[method-assign]
+    model.end_step = lambda: heard.append("step")  # type: ignore[method-assign]
+    config = TrainerConfig(epochs=2, progress=False, monitor="accuracy")
+    Trainer(model, config).fit(
+        toy.EpochLoader(toy.make_batches(3, seed=1)), toy.make_batches(1, seed=2)
+    )
+    assert heard == ["train", "step", "step", "step", "val"] * 2

@@ -70,6 +70,8 @@ def add_config_flags(parser: argparse.ArgumentParser, task: Task) -> None:
 
 
 def _metavar(kind: Any) -> str:
+    if typing.get_origin(kind) is tuple:
+        return "A,B"
     args = typing.get_args(kind)
     inner = [a for a in args if a is not type(None)] or [kind]
     if typing.get_origin(inner[0]) is tuple:
@@ -213,6 +215,11 @@ def add_predict(subparsers: SubParsers, common: argparse.ArgumentParser) -> None
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts (sentences) to predict for")
     p.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
     p.add_argument("--int8", action="store_true", help="predict with the int8 model (CPU)")
+    p.add_argument(
+        "--format", choices=("text", "conll"), default="text",
+        help="text: one line per input (default); conll: a column file of token and predicted "
+        "tag, a blank line between sentences (tagging runs)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_predict)
 
@@ -229,6 +236,16 @@ def run_predict(args: argparse.Namespace) -> int:
         raise ValueError("give texts to predict for, or --file with one text per line")
     run = Run.load(args.run_dir, int8=args.int8)
     predictions = run.predict(texts)
+    if args.format == "conll":
+        if not all("tokens" in p and "tags" in p for p in predictions):
+            raise ValueError(f"--format conll is for tagging runs; {args.run_dir} is a "
+                             f"{run.task.name} run")  # fmt: skip
+        sentences = [
+            "\n".join(f"{t} {g}" for t, g in zip(p["tokens"], p["tags"], strict=True))
+            for p in predictions
+        ]
+        emit(args, {"predictions": predictions}, "\n\n".join(sentences) + "\n")
+        return 0
     lines = [run.task.format_prediction(p) for p in predictions]
     emit(args, {"predictions": predictions}, "\n".join(lines))
     return 0

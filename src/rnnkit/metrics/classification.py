@@ -49,7 +49,7 @@ class ClassificationReport:
 
     def table(self) -> str:
         """Per-class precision/recall/F1 as an aligned text table, in percent."""
-        width = max(12, *(len(label) for label in self.labels))
+        width = max([12, *(len(label) for label in self.labels)])
         lines = [f"{'class':<{width}} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}"]
         for s in self.per_class:
             lines.append(

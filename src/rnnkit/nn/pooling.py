@@ -38,7 +38,7 @@ class SequencePooling(nn.Module):
         if self.kind == "attention":
             scores = self.query(torch.tanh(self.project(outputs)))  # (B, T, 1)
             weights = torch.softmax(scores.masked_fill(~valid, float("-inf")), dim=1)
-            return (weights * outputs).sum(1)
+            return (weights * outputs.masked_fill(~valid, 0)).sum(1)  # padding never enters
         mean = outputs.masked_fill(~valid, 0).sum(1) / valid.sum(1).clamp(min=1)
         if self.kind == "mean":
             return mean

@@ -81,7 +81,7 @@ class Run:
     config: Any
     artifacts: Artifacts
     model: TaskModel
-    origin: Path  # the working folder the run was started from (relative data paths)
+    origin: Path  # the working folder the run was started from
     fit: FitResult | None = None  # what training did, when this object trained it
     _data: Any = None
 
@@ -140,7 +140,7 @@ class Run:
     def data(self) -> Any:
         """The run's dataset (read once)."""
         if self._data is None:
-            self._data = self.task.load_data(self.config, base=self.origin)
+            self._data = self.task.load_data(self.config)
         return self._data
 
     def evaluate(self, split: str = "test", *, data: Any = None) -> Result:
@@ -215,9 +215,11 @@ def train(
             f"{folder} already holds a run; use --resume to continue it or another --out"
         )
     config = replace(config, trainer=replace(config.trainer, progress=progress))
+    if not resume:
+        config = absolute_data_path(config)
     task.check(config)
     seed_everything(config.trainer.seed)
-    data = task.load_data(config, base=Path.cwd())
+    data = task.load_data(config)
     if resume:
         run = Run._assemble(folder, task, config, saved)
     else:
@@ -253,6 +255,20 @@ def train(
     return run
 
 
+def absolute_data_path(config: Any) -> Any:
+    """``config`` with a relative path to the user's own files (``csv:data/x``) made absolute,
+    so the run finds its data from any working folder (and a reader names the path when the data
+    has moved)."""
+    data = getattr(config, "data", None)
+    name = getattr(data, "dataset", None)
+    if data is None or not isinstance(name, str):
+        return config
+    scheme, colon, path = name.partition(":")
+    if not colon or not path or Path(path).is_absolute():
+        return config
+    return replace(config, data=replace(data, dataset=f"{scheme}:{Path(path).absolute()}"))
+
+
 def compare(
     config: Any, cells: Sequence[str], out: str | Path, *, progress: bool = True
 ) -> list[dict[str, Any]]:
@@ -264,7 +280,7 @@ def compare(
         raise ValueError("compare: no cells given")
     task = task_of(config)
     folder = Path(out)
-    data = task.load_data(config, base=Path.cwd())
+    data = task.load_data(config)
     rows, curves = [], {}
     monitor = config.trainer.monitor
     for cell in cells:

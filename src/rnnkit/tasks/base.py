@@ -213,9 +213,8 @@ class Task:
 
     # -- data and model ----------------------------------------------------------------------
 
-    def load_data(self, config: Any, *, base: Path | None = None) -> Any:
-        """The dataset the config names, split into train / val / test. ``base``: the folder a
-        relative dataset path is taken from (the run's own record of where its data was)."""
+    def load_data(self, config: Any) -> Any:
+        """The dataset the config names, split into train / val / test."""
         raise NotImplementedError
 
     def build_artifacts(self, config: Any, data: Any) -> Artifacts:

@@ -207,7 +207,7 @@ class ClassifyTask(Task):
 
             check_encoder_config(config.model.encoder)
 
-    def load_data(self, config: Any, *, base: Path | None = None) -> ClassificationData:
+    def load_data(self, config: Any) -> ClassificationData:
         return load_dataset(config.data)
 
     def build_artifacts(self, config: Any, data: ClassificationData) -> Artifacts:

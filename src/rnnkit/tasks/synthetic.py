@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -216,9 +215,7 @@ class SyntheticTask(Task):
     def dataset_name(self, config: Any) -> str:
         return f"adding-T{config.data.seq_len}"
 
-    def load_data(
-        self, config: Any, *, base: Path | None = None
-    ) -> dict[str, tuple[Tensor, Tensor]]:
+    def load_data(self, config: Any) -> dict[str, tuple[Tensor, Tensor]]:
         cfg = config.data
         generator = torch.Generator().manual_seed(cfg.data_seed)
         sizes = {"train": cfg.train_size, "val": cfg.val_size, "test": cfg.test_size}

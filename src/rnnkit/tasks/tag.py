@@ -278,7 +278,7 @@ class TagTask(Task):
     vocab_names: ClassVar[tuple[str, ...]] = ("tokens", "chars")
     input_help: ClassVar[str] = "sentences to tag"
 
-    def load_data(self, config: Any, *, base: Path | None = None) -> TaggingData:
+    def load_data(self, config: Any) -> TaggingData:
         return load_tagging_data(config.data)
 
     def build_artifacts(self, config: Any, data: TaggingData) -> Artifacts:

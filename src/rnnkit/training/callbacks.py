@@ -116,7 +116,8 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
         best_epoch = trainer.state.best_epoch
-        if best_epoch is not None and epoch - best_epoch >= self.patience:
+        since = epoch + 1 if best_epoch is None else epoch - best_epoch  # no best yet: all count
+        if since >= self.patience:
             trainer.state.should_stop = True
 
 
