@@ -75,8 +75,8 @@ def load_dataset(config: DataConfig) -> ClassificationData:
     for option, flag in (("remove", "strip"), ("phrases", "phrases")):
         if option in wanted and option not in accepted:
             raise ValueError(f"data: {flag} does not apply to {config.dataset}")
-    if config.dataset in ("sst2", "sst5"):
-        wanted["lowercase"] = config.tokens == "word"  # phrases de-duplicate as the tokens see them
+    if "lowercase" in accepted:  # a reader that de-duplicates texts does it as the tokens see them
+        wanted["lowercase"] = config.tokens == "word"
     return datasets.load(config.dataset, **{k: v for k, v in wanted.items() if k in accepted})
 
 
