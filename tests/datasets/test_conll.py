@@ -467,7 +467,9 @@ def test_columns_options_are_checked(tmp_path: Path) -> None:
 
 def test_the_task_must_match_the_data(tmp_path: Path) -> None:
     path = write(tmp_path / "a.txt", columns_file(4))
-    with pytest.raises(ValueError, match=r"ask for it with load\('columns:.*', 'tag'\)"):
+    with pytest.raises(
+        ValueError, match=r"rnnkit train tag. \(from Python: load\('columns:.*', 'tag'\)"
+    ):
         load(f"columns:{path}")
     csv = write(tmp_path / "train.csv", "text,label\na,x\n")
     write(tmp_path / "test.csv", "text,label\nb,x\n")
@@ -515,7 +517,9 @@ def test_load_conll2003_through_the_registry(places: dict[str, Path]) -> None:
     data = load("conll2003", "tag", data_dir=places["data_dir"], features=(1,))
     assert isinstance(data, TaggingData) and data.feature_names == ("pos",)
     assert len(data.train) == 3
-    with pytest.raises(ValueError, match=r"ask for it with load\('conll2003', 'tag'\)"):
+    with pytest.raises(
+        ValueError, match=r"rnnkit train tag. \(from Python: load\('conll2003', 'tag'\)"
+    ):
         load("conll2003", data_dir=places["data_dir"])
     with pytest.raises(ValueError, match="unknown option"):
         load("conll2003", "tag", data_dir=places["data_dir"], phrases=True)

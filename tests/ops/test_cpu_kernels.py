@@ -222,13 +222,17 @@ def test_cache_folder_others_could_write_is_not_used(unsafe, tmp_path, monkeypat
 
 
 def test_cached_library_others_could_write_is_rebuilt(tmp_path, monkeypatch) -> None:
-    """A cached library others can write (mode 0o666; its bytes replaced here) is not loaded:
-    it is rebuilt in its place, with a warning, and the rebuilt library is loaded."""
+    """A cached library others can write (mode 0o666; another file renamed over it here) is not
+    loaded: it is rebuilt in its place, with a warning, and the rebuilt library is loaded."""
     monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path))
     load_library()
     (built,) = tmp_path.glob("rnnkit_cpu_kernels-*.so")
-    built.write_bytes(b"planted")
-    built.chmod(0o666)
+    planted = tmp_path / "planted"
+    planted.write_bytes(b"planted")
+    planted.chmod(0o666)
+    # renamed over, not written into: the loaded library is mapped from that file, and writing
+    # into a mapped file makes the process crash (SIGBUS) when it next touches those pages
+    os.replace(planted, built)
     with pytest.warns(
         RuntimeWarning, match=r"rebuilding .*: writable by group or others \(mode 0o666\)"
     ):

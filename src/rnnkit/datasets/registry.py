@@ -293,8 +293,8 @@ def _check_request(
     if holds != task:
         container = TASK_CONTAINERS[holds].__name__
         raise ValueError(
-            f"load({name!r}): {name} is a {holds!r} dataset ({container}), not {task!r}; "
-            f"ask for it with load({name!r}, {holds!r})"
+            f"{name} is a {holds!r} dataset ({container}), not {task!r}: train it with "
+            f"`rnnkit train {holds}` (from Python: load({name!r}, {holds!r}))"
         )
     unknown = sorted(set(options) - set(known))
     if unknown:
