@@ -115,3 +115,17 @@ def test_a_classification_run_cannot_write_a_column_file(
     capsys.readouterr()
     assert main(["predict", str(out), "good", "--format", "conll"]) == 1
     assert_one_line_error(capsys, "--format conll is for tagging runs")
+
+
+def test_a_tagger_reading_feature_columns_loads_and_evaluates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sentence = ["Anna NNP B-PER", "Smith NNP I-PER", "visited VBD O", "Rome NNP B-LOC", ". . O"]
+    data = write_columns(tmp_path / "data", train=[*sentence, ""] * 10, test=sentence)
+    out = tmp_path / "run"
+    assert train(data, out, "--features", "1", "--threads", "1") == 0
+    assert (out / "vocab-feature0.json").is_file()
+    assert main(["evaluate", str(out), "--split", "test", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["examples"] == 1
+    assert main(["predict", str(out), "Anna visited Rome"]) == 1
+    assert_one_line_error(capsys, "reads extra feature columns")

@@ -116,3 +116,19 @@ def test_config_layers_flat_and_sectioned() -> None:
     assert config.model.encoder.cell == "gru"
     assert config.trainer.epochs == 5
     assert config.data.strip == ("headers",)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[2] / "benchmarks" / "configs").glob("*.toml")),
+    ids=lambda p: p.name,
+)
+def test_config_files_of_the_flat_keys_still_resolve(path: Path) -> None:
+    """The recorded recipes were written before the encoder had its own section:
+    ``[model] hidden_size`` finds ``model.encoder.hidden_size``."""
+    from rnnkit.config import read_config_file
+
+    raw = read_config_file(path)
+    config = resolve_config("classify", raw, where=str(path))
+    assert config.model.encoder.hidden_size == raw.get("model", {}).get("hidden_size", 128)
+    assert config.model.encoder.cell == raw.get("model", {}).get("cell", "lstm")

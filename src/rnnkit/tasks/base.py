@@ -157,8 +157,11 @@ class Artifacts:
 
     @classmethod
     def load(cls, folder: Path, names: Sequence[str], labels: Sequence[str]) -> Artifacts:
+        """The vocabularies saved in ``folder``: ``names`` must be there; any other
+        ``vocab-<name>.json`` (a tagger's feature columns, say) is loaded too."""
+        found = [p.name[6:-5] for p in sorted(folder.glob("vocab-*.json"))]  # vocab-<name>.json
         vocabs = {}
-        for name in names:
+        for name in [*names, *(n for n in found if n not in names)]:
             path = folder / cls.file_name(name)
             if not path.is_file():
                 raise ValueError(f"{path} is missing: the run directory is incomplete")
