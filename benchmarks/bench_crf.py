@@ -41,6 +41,7 @@ import torchcrf
 from torch import Tensor
 
 import rnnkit.nn.crf
+from rnnkit._machine import cpu_model
 from rnnkit.nn import CRF
 
 B, T, K = 32, 40, 17
@@ -196,14 +197,6 @@ def time_all(threads: int, repeats: int, warmup: int, device: str) -> list[dict[
         rows.append(row)
         em.grad = None
     return rows
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -68,6 +68,7 @@ from typing import Any
 import torch
 
 import rnnkit
+from rnnkit._machine import cpu_model
 from rnnkit.datasets import TaggedSentence, read_columns
 from rnnkit.metrics.entities import entity_report
 from rnnkit.text.tags import convert, spans
@@ -358,14 +359,6 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     value = fn()
     return time.perf_counter() - started, value
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def package_version(name: str) -> str | None:

@@ -17,23 +17,13 @@ import math
 import os
 import platform
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from torch import Tensor
 
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else the platform's."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+from rnnkit._machine import cpu_model
 
 
 def pytest_report_header(config: pytest.Config) -> str:

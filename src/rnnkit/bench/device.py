@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import os
-import platform
 import re
-from pathlib import Path
 
 import torch
 
+from rnnkit import _machine
 
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (e.g. "AMD EPYC 7B13"), else the platform's."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown"
+__all__ = ["device_description", "device_slug"]
 
 
 def device_description(device: str) -> str:
@@ -30,14 +22,15 @@ def device_description(device: str) -> str:
             f"{torch.cuda.get_device_name()} (sm_{major}{minor}), CUDA {torch.version.cuda}, "
             f"cuDNN {cudnn}"
         )
-    return f"cpu {os.cpu_count()}-core ({cpu_model()}), torch threads: {torch.get_num_threads()}"
+    threads = torch.get_num_threads()
+    return f"cpu {os.cpu_count()}-core ({_machine.cpu_model()}), torch threads: {threads}"
 
 
 def device_slug(device: str) -> str:
     """A file-name stem for the device: ``cpu-2core-amd-epyc``, ``nvidia-h100``."""
     if device == "cuda":
         return _gpu_slug(torch.cuda.get_device_name())
-    return f"cpu-{os.cpu_count()}core-" + "-".join(_words(cpu_model())[:2])
+    return f"cpu-{os.cpu_count()}core-" + "-".join(_words(_machine.cpu_model())[:2])
 
 
 def _words(name: str) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ import torch
 
 import rnnkit
 from rnnkit._io import atomic_write_text
+from rnnkit._machine import cpu_model
 from rnnkit.config import as_plain
 from rnnkit.pipelines.runconfig import resolve, task_of, to_dict
 from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, get_task
@@ -377,17 +377,7 @@ def device_name() -> str:
     """``NVIDIA <name>`` on a GPU, else ``cpu N-core (<CPU model>)``."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"cpu {os.cpu_count()}-core ({_cpu_model()})"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return f"cpu {os.cpu_count()}-core ({cpu_model()})"
 
 
 def read_metrics(folder: Path) -> list[dict[str, float]]:

@@ -9,7 +9,6 @@ model learns (BIOES by default; predictions go back to the dataset's scheme befo
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from torch.utils.data import DataLoader
 
 import rnnkit.datasets as datasets
 from rnnkit.datasets import TaggedSentence, TaggingData
-from rnnkit.text import BucketBatchSampler, Vocab, word_tokenize
+from rnnkit.text import Vocab, word_tokenize
+from rnnkit.text.batching import bucketed_loader, length_sorted_chunks
 from rnnkit.text.tags import SCHEMES, convert
 
 __all__ = [
@@ -217,19 +217,15 @@ def sentence_batches(
     sentences: list[EncodedSentence], *, batch_size: int, shuffle: bool, seed: int
 ) -> DataLoader[Any]:
     """Length-bucketed batches; shuffled ones are sharded across DDP ranks under torchrun."""
-    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
-    sampler = BucketBatchSampler(
-        [len(s.words) for s in sentences], batch_size, shuffle=shuffle, seed=seed,
-        num_replicas=world if shuffle else 1, rank=rank if shuffle else 0,
+    return bucketed_loader(
+        _Sentences(sentences), [len(s.words) for s in sentences], batch_size=batch_size,
+        shuffle=shuffle, seed=seed, collate_fn=collate_sentences,
     )  # fmt: skip
-    return DataLoader(_Sentences(sentences), batch_sampler=sampler, collate_fn=collate_sentences)
 
 
 def in_order(
     sentences: list[EncodedSentence], batch_size: int
 ) -> Iterator[tuple[list[int], TagBatch]]:
     """Sentences in length-sorted batches: (positions, batch), for prediction in input order."""
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i].words))
-    for start in range(0, len(order), batch_size):
-        chosen = order[start : start + batch_size]
+    for chosen in length_sorted_chunks([len(s.words) for s in sentences], batch_size):
         yield chosen, collate_sentences([sentences[i] for i in chosen])

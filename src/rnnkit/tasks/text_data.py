@@ -4,7 +4,6 @@ lengths and no padding work."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +14,13 @@ from torch.utils.data import DataLoader
 import rnnkit.datasets as datasets
 from rnnkit.datasets import ClassificationData, Example
 from rnnkit.text import (
-    BucketBatchSampler,
     TextBatch,
     Vocab,
     char_tokenize,
     pad_batch,
     word_tokenize,
 )
+from rnnkit.text.batching import bucketed_loader, length_sorted_chunks
 
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"word": word_tokenize, "char": char_tokenize}
 
@@ -143,12 +142,10 @@ def batches(
     split: EncodedSplit, *, batch_size: int, shuffle: bool, seed: int, pad_index: int
 ) -> DataLoader[Any]:
     """Length-bucketed batches; shuffled ones are sharded across DDP ranks when torchrun runs."""
-    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
-    sampler = BucketBatchSampler(
-        [len(ids) for ids in split.ids], batch_size, shuffle=shuffle, seed=seed,
-        num_replicas=world if shuffle else 1, rank=rank if shuffle else 0,
+    return bucketed_loader(
+        split, [len(ids) for ids in split.ids], batch_size=batch_size, shuffle=shuffle,
+        seed=seed, collate_fn=_PadIndex(pad_index),
     )  # fmt: skip
-    return DataLoader(split, batch_sampler=sampler, collate_fn=_PadIndex(pad_index))
 
 
 def iterate_texts(
@@ -156,8 +153,6 @@ def iterate_texts(
 ) -> Iterator[tuple[list[int], TextBatch]]:
     """Unlabelled texts in length-sorted batches: (positions in ``texts``, batch)."""
     ids = encode_texts(texts, vocab, config)
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    for start in range(0, len(order), batch_size):
-        chosen = order[start : start + batch_size]
+    for chosen in length_sorted_chunks([len(row) for row in ids], batch_size):
         padded, lengths = pad_batch([ids[i] for i in chosen], pad_index=special_index(vocab, "pad"))
         yield chosen, TextBatch(padded, lengths)

@@ -20,7 +20,8 @@ tensor([[5, 6, 7],
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 TokenIds = Sequence[int] | NDArray[np.integer[Any]] | Tensor  # one sequence of token ids
 
@@ -229,3 +230,30 @@ class TextBatch:
     ids: Tensor  # (B, T) int64, padded at the end
     lengths: Tensor  # (B,) int64, each in [1, T]
     labels: Tensor | None = None  # (B,) int64 class indices
+
+
+def bucketed_loader(
+    dataset: Dataset[Any],
+    lengths: Sequence[int],
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    collate_fn: Callable[[list[Any]], Any],
+) -> DataLoader[Any]:
+    """Length-bucketed batches of ``dataset`` (item ``i`` has ``lengths[i]`` tokens); shuffled
+    ones are sharded across DDP ranks when torchrun runs (``WORLD_SIZE``, ``RANK``)."""
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    sampler = BucketBatchSampler(
+        list(lengths), batch_size, shuffle=shuffle, seed=seed,
+        num_replicas=world if shuffle else 1, rank=rank if shuffle else 0,
+    )  # fmt: skip
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_fn)
+
+
+def length_sorted_chunks(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Positions ``0 … len(lengths) - 1`` shortest first, in chunks of ``batch_size``: batches
+    with little padding whose results go back to their positions (prediction in input order)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
