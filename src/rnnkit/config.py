@@ -225,16 +225,33 @@ def _unknown(cls: type, prefix: str, key: str, *, where: str) -> None:
     raise ValueError(f"{where}: unknown key '{prefix}{key}'; valid keys{scope}: {valid}")
 
 
-def _build(cls: type[ConfigT], prefix: str, values: dict[str, Any], *, where: str) -> ConfigT:
+def _build(
+    cls: type[ConfigT], prefix: str, values: dict[str, Any], *, where: str, base: Any = None
+) -> ConfigT:
+    """``cls`` from the ``values`` under ``prefix``; what they leave out comes from ``base``
+    (the enclosing section's default for this one: a tagger's encoder defaults to H = 200,
+    not to EncoderConfig's own 128), else from ``cls``'s defaults."""
     kinds = field_types(cls)
     leaves = {n: values[f"{prefix}{n}"] for n in kinds if f"{prefix}{n}" in values}
     sections = {
-        n: _build(kind, f"{prefix}{n}.", values, where=where)
+        n: _build(kind, f"{prefix}{n}.", values, where=where, base=_section_default(cls, n, base))
         for n, kind in kinds.items()
         if is_section(kind)
     }
     checked = {k: coerce(v, kinds[k], where=f"{where}.{prefix}{k}") for k, v in leaves.items()}
     try:
+        if base is not None:
+            return dataclasses.replace(base, **checked, **sections)  # type: ignore[no-any-return]
         return cls(**checked, **sections)
     except TypeError as exc:  # pragma: no cover - a field the dataclass does not take
         raise ValueError(f"{where}: {prefix or 'config'}: {exc}") from None
+
+
+def _section_default(cls: type, name: str, base: Any) -> Any:
+    """The default value of section ``name`` of ``cls`` (from ``base`` where there is one)."""
+    if base is not None:
+        return getattr(base, name)
+    declared = {f.name: f for f in dataclasses.fields(cls)}[name]
+    if declared.default_factory is not dataclasses.MISSING:
+        return declared.default_factory()
+    return None if declared.default is dataclasses.MISSING else declared.default

@@ -47,8 +47,19 @@ def write_tag(folder: Path) -> str:
     return f"columns:{folder}"
 
 
+def write_text(folder: Path) -> str:
+    folder.mkdir()
+    rng = random.Random(0)
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran"]
+    for name, n in (("train", 60), ("valid", 12), ("test", 12)):
+        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 8))) for _ in range(n)]
+        (folder / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return f"text:{folder}"
+
+
 def task_arguments(task: str, tmp_path: Path) -> tuple[list[str], list[str]]:
-    """(training flags, predict inputs) of a tiny run of ``task``."""
+    """(training flags, predict inputs) of a tiny run of ``task`` (``lm-char``: the lm task
+    on characters)."""
     if task == "classify":
         data = write_classify(tmp_path / "texts")
         flags = ["--dataset", data, "--embedding-dim", "8", "--min-freq", "1"]
@@ -60,19 +71,26 @@ def task_arguments(task: str, tmp_path: Path) -> tuple[list[str], list[str]]:
     if task == "synthetic":
         sizes = ["--seq-len", "6", "--train-size", "32", "--val-size", "16", "--test-size", "16"]
         return sizes, ["0.5:1 0.2:0 0.3:1 0.1:0"]
+    if task in ("lm", "lm-char"):
+        level = "char" if task == "lm-char" else "word"
+        data = write_text(tmp_path / "text")
+        flags = ["--dataset", data, "--level", level, "--embedding-dim", "8", "--bptt", "6",
+                 "--batch-size", "4", "--eval-batch-size", "2", "--no-bidirectional"]  # fmt: skip
+        return flags, ["the cat"]
     raise AssertionError(f"the smoke matrix has no tiny slice for the task {task!r}; add one")
 
 
 def test_the_matrix_covers_every_registered_task() -> None:
-    assert {t.name for t in available_tasks()} == {"classify", "synthetic", "tag"}
+    assert {t.name for t in available_tasks()} == {"classify", "lm", "synthetic", "tag"}
 
 
 @pytest.mark.parametrize("cell", sorted(CELL_FLAGS))
-@pytest.mark.parametrize("task", ["classify", "synthetic", "tag"])
+@pytest.mark.parametrize("slice_", ["classify", "synthetic", "tag", "lm", "lm-char"])
 def test_train_evaluate_predict(
-    task: str, cell: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    slice_: str, cell: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flags, inputs = task_arguments(task, tmp_path)
+    flags, inputs = task_arguments(slice_, tmp_path)
+    task = slice_.partition("-")[0]
     out = tmp_path / "run"
     common = ["--hidden-size", "8", "--epochs", "1", "--no-progress", "--json", "--threads", "1"]
     assert main(["train", task, *flags, *CELL_FLAGS[cell], *common, "--out", str(out)]) == 0

@@ -1,14 +1,19 @@
-"""A tiny, learnable classification problem and an epoch-aware loader for Trainer tests."""
+"""A tiny, learnable classification problem and an epoch-aware loader for Trainer tests; a
+one-weight model with a scripted validation; a callback that kills a run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
+from rnnkit.tasks.base import TaskModel
 from rnnkit.tasks.classify import ClassifierConfig, TextBatch, TextClassifier
 from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.training import Callback, Trainer
 
 VOCAB, LABELS = 12, ["even", "odd"]
 
@@ -56,12 +61,46 @@ def make_model(seed: int = 0, **options: object) -> TextClassifier:
     return TextClassifier(config, vocab_size=VOCAB, labels=LABELS)
 
 
+class Scalar(TaskModel):
+    """One weight ``w`` (from 0); a batch is a target ``t`` with the loss (w − t)². Validation
+    reports ``losses[k]`` at its k-th call as ``loss`` and the weight it sees as ``w``."""
+
+    def __init__(self, losses: Sequence[float]) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+        self.losses = list(losses)
+        self.calls = 0
+
+    def forward_loss(self, batch: Any) -> torch.Tensor:
+        return (self.w - batch) ** 2
+
+    def evaluate(self, batches: Iterable[Any]) -> dict[str, float]:
+        loss = self.losses[self.calls]
+        self.calls += 1
+        return {"loss": loss, "w": float(self.w)}
+
+
+class Interrupt(Callback):
+    """Raises after the third step of ``epoch`` (0-based) to simulate a killed run."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.seen = epoch, 0
+
+    def on_batch_end(self, trainer: Trainer, loss: float) -> None:
+        if trainer.state.epoch == self.epoch:
+            self.seen += 1
+            if self.seen == 3:
+                raise KeyboardInterrupt
+
+
 class Toy:
     """The helpers above, handed to tests as one fixture (tests cannot import conftest)."""
 
     EpochLoader = EpochLoader
     make_batches = staticmethod(make_batches)
     make_model = staticmethod(make_model)
+    Scalar = Scalar
+    Interrupt = Interrupt
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Learning-rate schedules and optimizers by name: every schedule's factor at the start, the end of
 warm-up, halfway through the decay and the last step, worked from the formulas in
 ``lr_factor``'s docstring and code; the same numbers through ``make_scheduler`` on a real
-optimizer; every optimizer name; clear errors for unknown names."""
+optimizer; the epoch-level decay of ``plateau`` and ``step``; every optimizer name; clear errors
+for unknown names."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import pytest
 import torch
 from torch import nn
 
+from rnnkit.training.ntasgd import NTASGD
 from rnnkit.training.schedule import (
     OPTIMIZERS,
     SCHEDULES,
+    apply_lr,
+    epoch_decay,
     lr_factor,
     make_optimizer,
     make_scheduler,
@@ -29,11 +33,14 @@ START, END = 1 / 25, 1 / 25 / 1e4  # onecycle: from 1/25 of the peak to 1/10⁴ 
 # Then progress p = (s − W) / (T − W) = (s − 4) / 6: 0 at s = 4, 1/2 at s = 7, 5/6 at s = 9,
 # 1 at s = 10; linear is 1 − p, cosine ½(1 + cos πp), constant 1.
 # onecycle warms up along half a cosine, START + (1 − START)·½(1 − cos(π s/W)), and reaches the
-# peak only at s = W; then END + (1 − END)·½(1 + cos πp) with the same p.
+# peak only at s = W; then END + (1 − END)·½(1 + cos πp) with the same p. plateau and step are
+# constant per step (their rate changes between epochs, by epoch_decay).
 COS_5_6 = 0.5 * (1 + math.cos(5 * math.pi / 6))  # = ½(1 − √3/2) ≈ 0.0670
 EXPECTED = {
     #           s=0    s=2    s=3    s=4  s=7  s=9      s=10
     "constant": [1 / 4, 3 / 4, 1.0, 1.0, 1.0, 1.0, 1.0],
+    "plateau": [1 / 4, 3 / 4, 1.0, 1.0, 1.0, 1.0, 1.0],
+    "step": [1 / 4, 3 / 4, 1.0, 1.0, 1.0, 1.0, 1.0],
     "linear": [1 / 4, 3 / 4, 1.0, 1.0, 1 / 2, 1 / 6, 0.0],
     "cosine": [1 / 4, 3 / 4, 1.0, 1.0, 1 / 2, COS_5_6, 0.0],
     "onecycle": [
@@ -103,6 +110,46 @@ def test_make_scheduler_sets_the_learning_rate_of_each_step(kind: str) -> None:
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
+def test_the_epoch_scale_multiplies_the_step_factor() -> None:
+    optimizer, scale = sgd(0.1), [1.0]
+    scheduler = make_scheduler(
+        optimizer, "step", total_steps=TOTAL, warmup_fraction=0.4, scale=lambda: scale[0]
+    )
+    optimizer.step()
+    scheduler.step()  # step 1 of the warm-up: 2/4 of the peak
+    scale[0] = 0.5
+    apply_lr(scheduler)  # the new scale reaches the next step, not the one after it
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 * 2 / 4)
+    assert scheduler.last_epoch == 1, "apply_lr takes no step"
+    optimizer.step()
+    scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 * 3 / 4)
+
+
+@pytest.mark.parametrize(
+    ("kind", "improved", "after", "expected"),
+    [
+        # plateau: decay after an epoch without gain, whatever its number
+        ("plateau", [True, True, False, True, False, False], 0, [1, 1, 1, 1 / 4, 1 / 4, 1 / 16]),
+        # step, Zaremba et al.: after 4 the lr halves every epoch, improving or not
+        ("step", [True, False] * 4, 4, [1, 1, 1, 1, 1 / 2, 1 / 4, 1 / 8, 1 / 16]),
+        ("step", [True] * 4, 0, [1, 1 / 2, 1 / 4, 1 / 8]),  # after 0: from epoch 1 on
+        ("step", [True] * 3, 9, [1, 1, 1]),
+        ("cosine", [False] * 3, 0, [1, 1, 1]),  # a per-step schedule never decays by epoch
+        ("constant", [False] * 3, 0, [1, 1, 1]),
+    ],
+)
+def test_epoch_decay_gives_the_rate_of_each_epoch(
+    kind: str, improved: list[bool], after: int, expected: list[float]
+) -> None:
+    decay = 1 / 4 if kind == "plateau" else 1 / 2
+    scale, rates = 1.0, []  # the scale each epoch runs with (1-based epoch e = index + 1)
+    for done, gained in enumerate(improved, start=1):
+        rates.append(scale)
+        scale *= epoch_decay(kind, epochs_done=done, improved=gained, decay=decay, after=after)
+    assert rates == expected
+
+
 def test_scheduler_state_reloads_without_pickle() -> None:
     optimizer = sgd()
     scheduler = make_scheduler(optimizer, "cosine", total_steps=TOTAL, warmup_fraction=0.4)
@@ -142,7 +189,12 @@ def test_onecycle_matches_torch_onecyclelr() -> None:
 
 # --- optimizers -------------------------------------------------------------------------------
 
-OPTIMIZER_CLASSES = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+OPTIMIZER_CLASSES = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "ntasgd": NTASGD,
+}
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
@@ -156,6 +208,8 @@ def test_every_optimizer_name_builds(name: str) -> None:
     assert group["params"] == [weight]
     if name == "sgd":
         assert group["momentum"] == 0.8
+    if name == "ntasgd":
+        assert (group["momentum"], optimizer.nonmono) == (0, 5), "plain SGD until it averages"
     weight.grad = torch.ones(3)
     optimizer.step()
     assert torch.all(weight < 1), "one step moves the weight against its gradient"
@@ -163,14 +217,14 @@ def test_every_optimizer_name_builds(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["adamax", "Adam", ""])
 def test_unknown_optimizer_is_a_clear_error(name: str) -> None:
-    message = f"optimizer must be one of adam, adamw, sgd, got {name!r}"
+    message = f"optimizer must be one of adam, adamw, sgd, ntasgd, got {name!r}"
     with pytest.raises(ValueError, match=message):
         make_optimizer([nn.Parameter(torch.ones(1))], name, lr=0.1, weight_decay=0, momentum=0)
 
 
 def test_unknown_schedule_is_a_clear_error() -> None:
-    message = "schedule must be one of constant, linear, cosine, onecycle, got 'step'"
+    message = "schedule must be one of constant, linear, cosine, onecycle, plateau, step, got 'exp'"
     with pytest.raises(ValueError, match=message):
-        lr_factor(0, total=TOTAL, warmup=WARMUP, kind="step")
+        lr_factor(0, total=TOTAL, warmup=WARMUP, kind="exp")
     with pytest.raises(ValueError, match=message):  # at construction, not at the first step
-        make_scheduler(sgd(), "step", total_steps=TOTAL, warmup_fraction=0.1)
+        make_scheduler(sgd(), "exp", total_steps=TOTAL, warmup_fraction=0.1)

@@ -106,16 +106,29 @@ def test_resume_without_checkpoint_is_one_clear_error(toy: Any, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"optimizer": "adamax"}, "optimizer must be one of adam, adamw, sgd, got 'adamax'"),
-        ({"schedule": "step"}, "schedule must be one of"),
+        (
+            {"optimizer": "adamax"},
+            "optimizer must be one of adam, adamw, sgd, ntasgd, got 'adamax'",
+        ),
+        ({"schedule": "exponential"}, "schedule must be one of"),
         ({"epochs": 0}, "epochs must be ≥ 1"),
         ({"warmup": 1.5}, "warmup must be in"),
         ({"mode": "up"}, "mode must be 'auto', 'max' or 'min'"),
+        ({"nonmono": 0}, r"^TrainerConfig: nonmono must be ≥ 1, got 0$"),
+        ({"lr_decay": 0.0}, r"^TrainerConfig: lr_decay must be in \(0, 1\], got 0.0$"),
+        ({"lr_decay": 1.5}, r"^TrainerConfig: lr_decay must be in \(0, 1\], got 1.5$"),
+        ({"lr_decay": float("nan")}, r"^TrainerConfig: lr_decay must be in \(0, 1\], got nan$"),
+        ({"decay_after": -1}, r"^TrainerConfig: decay_after must be ≥ 0, got -1$"),
     ],
 )
 def test_config_errors(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrainerConfig(**options)
+
+
+def test_the_edges_of_the_new_ranges_are_accepted() -> None:
+    config = TrainerConfig(nonmono=1, lr_decay=1.0, decay_after=0, optimizer="ntasgd")
+    assert (config.nonmono, config.lr_decay, config.decay_after) == (1, 1.0, 0)
 
 
 def test_bf16_needs_cuda(toy: Any) -> None:

@@ -15,7 +15,7 @@ from typing import TypeAlias
 import torch
 
 from rnnkit import __version__
-from rnnkit.cli import bench, classify, tasks
+from rnnkit.cli import bench, classify, generate, tasks
 from rnnkit.demo import DEFAULTS, run_adding_demo
 from rnnkit.tasks.encoder import CELLS
 
@@ -123,6 +123,7 @@ _SUBCOMMANDS: Sequence[Callable[[_SubParsers, argparse.ArgumentParser], None]] =
     _add_demo,
     *tasks.COMMANDS,
     *classify.COMMANDS,
+    *generate.COMMANDS,
     bench.add_bench,
 )
 

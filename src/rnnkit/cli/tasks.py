@@ -279,14 +279,14 @@ def run_compare(args: argparse.Namespace) -> int:
     task: Task = args.task_spec
     rows = compare(config_from_args(args, task), cells, args.out, progress=not args.no_progress)
     main = rows[0]["main"]
-    extra = [m for m in task.record_metrics if m != main]
+    extra = [m for m in task.record_metrics if m != main and f"test_{m}" in rows[0]]
     header = f"{'cell':<17}{'params':>10}{'val ' + main:>14}{'test ' + main:>15}"
     header += "".join(f"{'test ' + m:>15}" for m in extra) + f"{'epoch':>7}{'train s':>9}  backend"
     lines = [header]
     for r in rows:
         line = (
             f"{r['cell']:<17}{r['parameters']:>10,}{percent(main, r[f'val_{main}']):>14}"
-            f"{percent(main, r[f'test_{main}']):>15}"
+            f"{percent(main, r[f'test_{main}']) if f'test_{main}' in r else '-':>15}"
         )
         line += "".join(f"{percent(m, r[f'test_{m}']):>15}" for m in extra)
         line += f"{r['kept_epoch'] or '-':>7}{r['train_seconds']:>9.0f}  {r['backend']}"

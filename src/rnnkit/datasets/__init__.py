@@ -1,5 +1,5 @@
-"""rnnkit.datasets — benchmark datasets and the user's own files, as labelled texts or tagged
-sentences.
+"""rnnkit.datasets — benchmark datasets and the user's own files, as labelled texts, tagged
+sentences or token streams for language models.
 
 Standard library and NumPy only (and the tag schemes of :mod:`rnnkit.text.tags`): nothing here
 imports torch.
@@ -8,6 +8,7 @@ imports torch.
 >>> data = load("sst2")  # doctest: +SKIP
 >>> print(data.summary())  # doctest: +SKIP
 >>> ner = load("conll2003", "tag")  # doctest: +SKIP
+>>> ptb = load("ptb", "lm")  # doctest: +SKIP
 
 ``load`` looks in ``data_dir``, then ``$RNNKIT_DATA/<folder>/``, then ``~/.cache/rnnkit/<folder>/``,
 and only then downloads from the official address, checking the sha256 (see
@@ -17,6 +18,7 @@ and only then downloads from the official address, checking the sha256 (see
 
 from rnnkit.datasets.base import (
     ClassificationData,
+    CorpusData,
     DatasetFormatError,
     DatasetNotFoundError,
     Example,
@@ -24,6 +26,7 @@ from rnnkit.datasets.base import (
     TaggingData,
 )
 from rnnkit.datasets.conll import read_columns, read_conll2003
+from rnnkit.datasets.corpora import load_text
 from rnnkit.datasets.registry import available, load
 from rnnkit.datasets.spec import DatasetSpec
 from rnnkit.datasets.splits import stratified_split
@@ -31,6 +34,7 @@ from rnnkit.datasets.user import load_files, read_folder, read_table
 
 __all__ = [
     "ClassificationData",
+    "CorpusData",
     "DatasetFormatError",
     "DatasetNotFoundError",
     "DatasetSpec",
@@ -40,6 +44,7 @@ __all__ = [
     "available",
     "load",
     "load_files",
+    "load_text",
     "read_columns",
     "read_conll2003",
     "read_folder",

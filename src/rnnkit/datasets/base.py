@@ -7,7 +7,9 @@ SST's *dev* and CoNLL's *testa* are ``val``) and the dataset's name, plus what t
 - :class:`ClassificationData`: :class:`Example` items (a text and its label) and the label names
   in a fixed order;
 - :class:`TaggingData`: :class:`TaggedSentence` items (tokens, one tag per token, and optional
-  feature columns), the tag set of the training split and the tag scheme.
+  feature columns), the tag set of the training split and the tag scheme;
+- :class:`CorpusData`: one token stream per split (words or characters, in reading order), for
+  language models.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rnnkit.text.tags import OUTSIDE, SCHEME_PREFIXES, SCHEMES, split_tag
 __all__ = [
     "SPLITS",
     "ClassificationData",
+    "CorpusData",
     "DatasetFormatError",
     "DatasetNotFoundError",
     "Example",
@@ -295,6 +298,56 @@ class TaggingData(SplitData[TaggedSentence]):
         lines += [
             f"{label:<{width}}" + "".join(f"{n:>10,}" for n in cells) for label, cells in rows
         ]
+        return "\n".join(lines)
+
+
+LEVELS: tuple[str, ...] = ("word", "char")
+
+
+@dataclass(frozen=True)
+class CorpusData(SplitData[str]):
+    """A language-modelling corpus: each split one stream of tokens in reading order.
+
+    Args:
+        train, val, test: the tokens of each split (words, or single characters), in order; a
+            split a dataset does not have is empty (Tiny Shakespeare has no test split).
+        level: ``"word"`` or ``"char"``: what a token is (perplexity is reported for words,
+            bits per character for characters).
+        eos: the token that ends each line (``"<eos>"``), or None where line ends are kept as
+            ``"\\n"`` characters (raw character text).
+        files: the file each split was read from; a split cut from one file names that file.
+        name: the dataset's name, e.g. ``"ptb"``.
+
+    Raises:
+        ValueError: an unknown level, or an empty training split.
+
+    >>> data = CorpusData(["a", "b", "<eos>"], ["a", "<eos>"], [], level="word", eos="<eos>")
+    >>> data.counts()
+    {'train': 3, 'val': 2, 'test': 0}
+    """
+
+    level: str = "word"
+    eos: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(
+                f"CorpusData {self.name!r}: level must be one of {LEVELS}, got {self.level!r}"
+            )
+        if not self.train:
+            where = self.files.get("train", "the training split")
+            raise ValueError(f"CorpusData {self.name!r}: {where} holds no text")
+
+    def counts(self) -> dict[str, int]:
+        """Tokens per split."""
+        return {split: len(self.split(split)) for split in SPLITS}
+
+    def summary(self) -> str:
+        """One line per split: its tokens; and the number of distinct training tokens."""
+        unit = "words" if self.level == "word" else "characters"
+        lines = [f"{self.name or 'corpus'}: {unit}, {len(set(self.train)):,} distinct in train"]
+        lines += [f"{split:>6} {n:>12,} {unit}" for split, n in self.counts().items()]
         return "\n".join(lines)
 
 

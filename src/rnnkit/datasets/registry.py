@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from rnnkit._io import atomic_path
-from rnnkit.datasets import conll, newsgroups, sst, user
+from rnnkit.datasets import conll, corpora, newsgroups, sst, user
 from rnnkit.datasets.base import (
     ClassificationData,
+    CorpusData,
     DatasetFormatError,
     DatasetNotFoundError,
     TaggingData,
@@ -64,8 +65,12 @@ _CHUNK = 1 << 20
 _TIMEOUT_S = 60.0
 
 # Every reader module declares its own datasets and user formats; this is the only list of them.
-SPECS: tuple[DatasetSpec, ...] = (*newsgroups.SPECS, *sst.SPECS, *conll.SPECS)
-_FORMATS: tuple[UserFormat, ...] = (*user.USER_FORMATS, *conll.USER_FORMATS)
+SPECS: tuple[DatasetSpec, ...] = (*newsgroups.SPECS, *sst.SPECS, *conll.SPECS, *corpora.SPECS)
+_FORMATS: tuple[UserFormat, ...] = (
+    *user.USER_FORMATS,
+    *conll.USER_FORMATS,
+    *corpora.USER_FORMATS,
+)
 
 
 def _unique(kind: str, names: list[str]) -> None:
@@ -223,7 +228,19 @@ def load(
 ) -> TaggingData: ...
 
 
-# No third variant taking any ``task: str``: beside a ``**dict[str, Any]`` of options it would make
+@overload
+def load(
+    name: str,
+    task: Literal["lm"],
+    /,
+    *,
+    data_dir: str | os.PathLike[str] | None = ...,
+    download: bool = ...,
+    **options: Any,
+) -> CorpusData: ...
+
+
+# No fourth variant taking any ``task: str``: beside a ``**dict[str, Any]`` of options it would make
 # mypy infer ``Any`` for every call. A task held in a ``str`` is narrowed to a literal first.
 
 
@@ -235,7 +252,7 @@ def load(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     **options: Any,
-) -> ClassificationData | TaggingData:
+) -> ClassificationData | TaggingData | CorpusData:
     """Load a dataset by name, or the user's own files.
 
     Args:
@@ -243,11 +260,12 @@ def load(
             ``"sst5"``, ``"conll2003"``), or the user's files as ``"csv:PATH"``, ``"tsv:PATH"``,
             ``"jsonl:PATH"`` or ``"folder:PATH"`` (labelled texts, see
             :func:`rnnkit.datasets.user.load_user`) or ``"columns:PATH"`` (tagged sentences, see
-            :mod:`rnnkit.datasets.conll`).
+            :mod:`rnnkit.datasets.conll`) or ``"text:PATH"`` (a corpus for language models, see
+            :func:`rnnkit.datasets.corpora.load_text`).
         task: the kind of data asked for, which the dataset must hold: ``"classify"`` (the
             default) gives :class:`ClassificationData`, ``"tag"`` gives :class:`TaggingData`, so
-            ``load("conll2003", "tag")``. A static type checker reads the return type from it
-            (so it takes the literal ``"classify"`` or ``"tag"``).
+            ``load("conll2003", "tag")``, ``"lm"`` gives :class:`CorpusData`. A static type
+            checker reads the return type from it (so it takes one of these literals).
         data_dir: a folder to look in first (the files directly in it, or in its ``<folder>/``).
         download: whether a dataset found nowhere may be downloaded into ``~/.cache/rnnkit``
             (``RNNKIT_OFFLINE=1`` in the environment forbids it too).

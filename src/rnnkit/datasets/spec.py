@@ -13,14 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rnnkit.datasets.base import ClassificationData, TaggingData
+from rnnkit.datasets.base import ClassificationData, CorpusData, TaggingData
+
+Container = ClassificationData | TaggingData | CorpusData
 
 __all__ = ["TASK_CONTAINERS", "DatasetSpec", "RemoteFile", "UserFormat"]
 
 # The container a dataset of each task comes as.
-TASK_CONTAINERS: dict[str, type[ClassificationData] | type[TaggingData]] = {
+TASK_CONTAINERS: dict[str, type[ClassificationData] | type[TaggingData] | type[CorpusData]] = {
     "classify": ClassificationData,
     "tag": TaggingData,
+    "lm": CorpusData,
 }
 
 
@@ -52,8 +55,8 @@ class DatasetSpec:
 
     Args:
         name: the name :func:`~rnnkit.datasets.load` takes, e.g. ``"sst2"``.
-        task: ``"classify"`` or ``"tag"`` (the keys of :data:`TASK_CONTAINERS`): which container
-            the reader returns.
+        task: ``"classify"``, ``"tag"`` or ``"lm"`` (the keys of :data:`TASK_CONTAINERS`):
+            which container the reader returns.
         description: one line for listings.
         folder: the folder name under ``$RNNKIT_DATA`` and the cache (datasets that share files,
             such as ``sst2`` and ``sst5``, share a folder).
@@ -72,7 +75,7 @@ class DatasetSpec:
     description: str
     folder: str
     files: tuple[RemoteFile, ...]
-    reader: Callable[..., ClassificationData | TaggingData]
+    reader: Callable[..., Container]
     citation: str
     license: str
     homepage: str = ""
@@ -95,7 +98,7 @@ class UserFormat:
 
     scheme: str
     task: str
-    loader: Callable[..., ClassificationData | TaggingData]
+    loader: Callable[..., Container]
 
     def options(self) -> list[str]:
         """The keyword options of :attr:`loader`, in signature order."""

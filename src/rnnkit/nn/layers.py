@@ -19,6 +19,18 @@ recorded per call: ``layer.last_dispatch`` (a :class:`~rnnkit.nn.Dispatch`: ``ba
 call they still say what the layer runs for inference). ``layer.last_training_dispatch`` is what
 the last call that recorded gradients ran, None until one did: with ``auto`` a GRU trains on the
 CPU with ``fused`` while its evaluation, under ``torch.no_grad()``, runs ``native``.
+
+Two regularisers of AWD-LSTM (Merity et al. 2018) are options of every layer, both off in eval
+mode except zoneout's expectation (the others are in :mod:`rnnkit.nn.regularization`):
+
+- ``weight_drop=p``: DropConnect on the recurrent weights (Wan et al. 2013): each forward call in
+  training draws one mask per ``weight_hh_l{k}[_reverse]`` (``F.dropout(w_hh, p)``, in parameter
+  order), used at every step and for the whole batch, on every backend; gradients reach the
+  parameter, which is never changed, and the parameter names stay torch's;
+- ``zoneout=p`` (Krueger et al. 2017): in training each unit of h (and of the LSTM's c) keeps its
+  previous value with probability p at each step, ``h_t = m ⊙ h_{t-1} + (1 − m) ⊙ h̃_t``,
+  m ~ Bernoulli(p); in eval mode ``h_t = p·h_{t-1} + (1 − p)·h̃_t``. It needs the per-step path:
+  ``auto`` runs ``loop``, and ``native`` and ``fused`` are refused.
 """
 
 from __future__ import annotations
@@ -40,27 +52,55 @@ from rnnkit.nn._checks import (
     check_size,
 )
 from rnnkit.nn._dispatch import Backend, Dispatch
+from rnnkit.nn.regularization import check_rate
 from rnnkit.ops import (
+    gru_cell,
     gru_fused,
     gru_loop,
+    lstm_cell,
     lstm_fused,
     lstm_loop,
     reverse_index,
+    rnn_cell,
     rnn_fused,
     rnn_loop,
+    step_offsets,
 )
+from rnnkit.ops._packed import final_rows
 from rnnkit.ops.rnn import NONLINEARITIES
 
 SequenceOp = Callable[..., Any]  # rnnkit.ops' *_fused or *_loop
 State = tuple[Tensor, ...]  # (h,) or (h, c), each (L·D, B, H)
 Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # w_ih, w_hh, b_ih, b_hh
+CallWeights = dict[str, Tensor]  # one call's torch-named weights by name, in torch's order
 
 
-def _fused_or_loop(backend: Backend, fused: SequenceOp, loop: SequenceOp) -> SequenceOp:
-    """``fused`` or ``loop`` as ``backend`` says (``native`` runs torch's kernel instead)."""
-    if backend == "native":
-        raise ValueError("the native backend runs torch's kernel, not a rnnkit.ops function")
-    return fused if backend == "fused" else loop
+def _zoneout_loop(
+    cell: Callable[..., Any], num_states: int, p: float, training: bool
+) -> SequenceOp:
+    """``cell``'s ``*_loop`` op with zoneout (Krueger et al. 2017) on every state: the same
+    arguments ``(x, *states, *weights, batch_sizes, **options)`` and outputs
+    ``(out (N, H), *final states (B, H))``, over packed rows (only the rows still running at a
+    step are updated)."""
+
+    def zone(prev: Tensor, fresh: Tensor) -> Tensor:
+        if training:  # each unit keeps its previous value with probability p
+            return torch.where(torch.rand_like(fresh) < p, prev, fresh)
+        return p * prev + (1 - p) * fresh  # the expectation
+
+    def loop(x: Tensor, *args: Any, **options: Any) -> tuple[Tensor, ...]:
+        state, weights, batch_sizes = args[:num_states], args[num_states:-1], args[-1]
+        offsets, steps = step_offsets(batch_sizes), []
+        for t, size in enumerate(batch_sizes):
+            prev = tuple(s[:size] for s in state)
+            fresh = cell(x[offsets[t] : offsets[t + 1]], *prev, *weights, **options)
+            fresh = fresh if isinstance(fresh, tuple) else (fresh,)
+            state = tuple(zone(a, b) for a, b in zip(prev, fresh, strict=True))
+            steps.append(state)
+        rows = [torch.cat(s) for s in zip(*steps, strict=True)]  # per state: (N, H)
+        return rows[0], *(final_rows(r, batch_sizes) for r in rows)
+
+    return loop
 
 
 class _RecurrentLayer(nn.Module):
@@ -89,11 +129,15 @@ class _RecurrentLayer(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         backend: str = "auto",
+        weight_drop: float = 0.0,
+        zoneout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
+        self.weight_drop = check_rate(name, "weight_drop", weight_drop)
+        self.zoneout = check_rate(name, "zoneout", zoneout)
         self.input_size = check_size(name, "input_size", input_size)
         self.hidden_size = check_size(name, "hidden_size", hidden_size)
         self.num_layers = check_size(name, "num_layers", num_layers)
@@ -117,7 +161,7 @@ class _RecurrentLayer(nn.Module):
                 for param_name, shape in zip(names, shapes, strict=True):
                     self.register_parameter(param_name, nn.Parameter(torch.empty(shape, **factory)))
                 self._add_extra_parameters(layer, suffix, factory)
-        self._requested_backend = check_backend(name, backend, self._missing_in_torch())
+        self._requested_backend = self._checked_backend(backend)
         self.last_dispatch: Dispatch = self._dispatch(None, packed=False)
         self.last_training_dispatch: Dispatch | None = None
         self.reset_parameters()
@@ -125,6 +169,8 @@ class _RecurrentLayer(nn.Module):
     def __setstate__(self, state: dict[str, Any]) -> None:
         # A layer pickled before ``last_dispatch`` existed (it kept backend_used itself).
         super().__setstate__(state)
+        self.__dict__.setdefault("weight_drop", 0.0)  # pickled before the regularisers
+        self.__dict__.setdefault("zoneout", 0.0)
         if "last_dispatch" not in self.__dict__:
             self.__dict__.pop("backend_used", None)
             self.__dict__.pop("backend_reason", None)
@@ -145,11 +191,21 @@ class _RecurrentLayer(nn.Module):
 
     @backend.setter
     def backend(self, value: str) -> None:
-        self._requested_backend = check_backend(
-            type(self).__name__, value, self._missing_in_torch()
-        )
+        self._requested_backend = self._checked_backend(value)
         self.last_dispatch = self._dispatch(None, packed=False)
         self.last_training_dispatch = None
+
+    def _checked_backend(self, value: object) -> str:
+        """``value`` checked against the configuration: ``native`` where torch has no kernel,
+        and ``native`` or ``fused`` with zoneout, are refused."""
+        name = type(self).__name__
+        backend = check_backend(name, value, self._missing_in_torch())
+        if self.zoneout and backend in ("native", "fused"):
+            raise ValueError(
+                f"{name}: zoneout={self.zoneout} needs the per-step path, which "
+                f"backend={backend!r} does not have; use backend='loop' or 'auto', or zoneout=0"
+            )
+        return backend
 
     @property
     def backend_used(self) -> Backend:
@@ -171,25 +227,37 @@ class _RecurrentLayer(nn.Module):
             names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
         return names
 
-    def _direction_weights(self, layer: int, suffix: str) -> Weights:
-        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction, biases None without bias."""
-        w_ih, w_hh = (
-            getattr(self, f"weight_ih_l{layer}{suffix}"),
-            getattr(self, f"weight_hh_l{layer}{suffix}"),
-        )
+    def _call_weights(self) -> CallWeights:
+        """This forward call's torch-named weights: the parameters, except that in training with
+        ``weight_drop`` each ``weight_hh_l{k}[_reverse]`` is one fresh DropConnect draw
+        ``F.dropout(w_hh, weight_drop)``, made here, once per call, in parameter order."""
+        weights: CallWeights = {}
+        for layer in range(self.num_layers):
+            for suffix in self._suffixes():
+                for name in self._weight_names(layer, suffix):
+                    weights[name] = getattr(self, name)
+                if self.weight_drop and self.training:
+                    hh = f"weight_hh_l{layer}{suffix}"
+                    weights[hh] = F.dropout(weights[hh], self.weight_drop, training=True)
+        return weights
+
+    def _direction_weights(self, weights: CallWeights, layer: int, suffix: str) -> Weights:
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction from this call's ``weights``,
+        biases None without bias."""
+        w_ih, w_hh = weights[f"weight_ih_l{layer}{suffix}"], weights[f"weight_hh_l{layer}{suffix}"]
         if not self.bias:
             return w_ih, w_hh, None, None
         return (
             w_ih,
             w_hh,
-            getattr(self, f"bias_ih_l{layer}{suffix}"),
-            getattr(self, f"bias_hh_l{layer}{suffix}"),
+            weights[f"bias_ih_l{layer}{suffix}"],
+            weights[f"bias_hh_l{layer}{suffix}"],
         )
 
-    def _flat_weights(self) -> list[Tensor]:
-        """All torch-named weights in torch's order, as its kernels take them."""
+    def _flat_weights(self, weights: CallWeights) -> list[Tensor]:
+        """This call's torch-named weights in torch's order, as its kernels take them."""
         return [
-            getattr(self, n)
+            weights[n]
             for layer in range(self.num_layers)
             for suffix in self._suffixes()
             for n in self._weight_names(layer, suffix)
@@ -222,8 +290,9 @@ class _RecurrentLayer(nn.Module):
         for option, default in (("bias", True), ("batch_first", False), ("bidirectional", False)):
             if getattr(self, option) != default:
                 text += f", {option}={getattr(self, option)}"
-        if self.dropout:
-            text += f", dropout={self.dropout}"
+        for option in ("dropout", "weight_drop", "zoneout"):
+            if getattr(self, option):
+                text += f", {option}={getattr(self, option)}"
         return text + self._variant_repr() + f", backend={self.backend_used}"
 
     def _variant_repr(self) -> str:
@@ -237,21 +306,35 @@ class _RecurrentLayer(nn.Module):
         x: Tensor,
         state: State,
         batch_sizes: Sequence[int],
+        weights: CallWeights,
         layer: int,
         suffix: str,
     ) -> tuple[Tensor, State]:
-        """One layer, one direction over packed rows through ``op`` (:meth:`_sequence_op`):
-        x (N, in) -> (out (N, H), final state)."""
+        """One layer, one direction over packed rows through ``op`` (:meth:`_sequence_op`) with
+        this call's ``weights``: x (N, in) -> (out (N, H), final state)."""
         raise NotImplementedError
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        """rnnkit.ops' whole-sequence function of this family for ``backend``, fused or loop."""
+        """rnnkit.ops' whole-sequence function of this family for ``backend``, fused or loop
+        (:meth:`_fused_or_loop`)."""
         raise NotImplementedError
 
+    def _fused_or_loop(
+        self, backend: Backend, fused: SequenceOp, loop: SequenceOp, cell: Callable[..., Any]
+    ) -> SequenceOp:
+        """``fused`` or ``loop`` as ``backend`` says; with zoneout (the loop only) ``cell``'s loop
+        with zoneout. ``native`` runs torch's kernel instead."""
+        if backend == "native":
+            raise ValueError("the native backend runs torch's kernel, not a rnnkit.ops function")
+        if self.zoneout:
+            return _zoneout_loop(cell, self.num_states, self.zoneout, self.training)
+        return fused if backend == "fused" else loop
+
     def _run_native(
-        self, x: Tensor, batch_sizes: Tensor | None, state: State
+        self, x: Tensor, batch_sizes: Tensor | None, state: State, weights: CallWeights
     ) -> tuple[Tensor, State]:
-        """The whole stack through torch's kernel (dense x if batch_sizes is None, else packed)."""
+        """The whole stack through torch's kernel with this call's ``weights`` (dense x if
+        batch_sizes is None, else packed)."""
         raise NotImplementedError
 
     def forward(
@@ -295,14 +378,14 @@ class _RecurrentLayer(nn.Module):
             packed_out, final = self._run_packed(packed, state)
             output, _ = pad_packed_sequence(packed_out, self.batch_first, total_length=steps)
             return output, self._public_state(final)
-        dispatch = self._dispatch(input, packed=False)
+        dispatch, weights = self._dispatch(input, packed=False), self._call_weights()
         if dispatch.backend == "native":
-            output, final = self._run_native(input, None, state)
+            output, final = self._run_native(input, None, state, weights)
         else:
             x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
             rows, final = self._run_stack(
                 dispatch.backend, x.reshape(steps * batch, self.input_size), [batch] * steps,
-                state,
+                state, weights,
             )  # fmt: skip
             output = rows.view(steps, batch, self.num_directions * self.hidden_size)
             output = output.transpose(0, 1) if self.batch_first else output
@@ -327,11 +410,13 @@ class _RecurrentLayer(nn.Module):
             )
         if sorted_indices is not None:
             state = tuple(s.index_select(1, sorted_indices) for s in state)
-        dispatch = self._dispatch(data, packed=True)
+        dispatch, weights = self._dispatch(data, packed=True), self._call_weights()
         if dispatch.backend == "native":
-            rows, final = self._run_native(data, batch_sizes, state)
+            rows, final = self._run_native(data, batch_sizes, state, weights)
         else:
-            rows, final = self._run_stack(dispatch.backend, data, batch_sizes.tolist(), state)
+            rows, final = self._run_stack(
+                dispatch.backend, data, batch_sizes.tolist(), state, weights
+            )
         self._record(dispatch)
         if unsorted_indices is not None:
             final = tuple(s.index_select(1, unsorted_indices) for s in final)
@@ -342,7 +427,8 @@ class _RecurrentLayer(nn.Module):
         backend is decided. ``data`` None: no call yet, what ``auto`` runs for inference.
 
         An explicit backend runs as asked (the constructor refused ``native`` where torch has
-        no kernel). ``auto`` runs ``fused`` where torch has no kernel, else torch's, except that
+        no kernel, and ``native`` and ``fused`` with zoneout). With zoneout ``auto`` runs
+        ``loop``. Otherwise it runs ``fused`` where torch has no kernel, else torch's, except that
         it trains on the CPU (float32/float64, gradients recorded) with the fused op where that
         is faster: the GRU on any input (1.2–5.2× faster than torch's CPU GRU,
         ``benchmarks/results/cpu-train-vs-torch-2026-11-30/``), the LSTM on packed input only
@@ -353,6 +439,8 @@ class _RecurrentLayer(nn.Module):
         requested = self._requested_backend
         if requested != "auto":
             return Dispatch(cast(Backend, requested), f"requested backend={requested!r}")
+        if self.zoneout:
+            return Dispatch("loop", "auto: zoneout needs the per-step path")
         missing = self._missing_in_torch()
         if missing is not None:
             return Dispatch("fused", f"auto: torch has no kernel for {missing}")
@@ -391,10 +479,15 @@ class _RecurrentLayer(nn.Module):
             self.last_training_dispatch = dispatch
 
     def _run_stack(
-        self, backend: Backend, x: Tensor, batch_sizes: list[int], state: State
+        self,
+        backend: Backend,
+        x: Tensor,
+        batch_sizes: list[int],
+        state: State,
+        weights: CallWeights,
     ) -> tuple[Tensor, State]:
         """All layers and directions over packed rows x (N, I) through ``backend``'s op (fused
-        or loop): (out (N, D·H), final state)."""
+        or loop) with this call's ``weights``: (out (N, D·H), final state)."""
         op = self._sequence_op(backend)
         reverse = reverse_index(batch_sizes, x.device) if self.bidirectional else None
         finals: list[list[Tensor]] = [[] for _ in range(self.num_states)]
@@ -405,11 +498,13 @@ class _RecurrentLayer(nn.Module):
                 start = tuple(s[index] for s in state)
                 if suffix and reverse is not None:
                     out, end = self._run_direction(
-                        op, x[reverse], start, batch_sizes, layer, suffix
+                        op, x[reverse], start, batch_sizes, weights, layer, suffix
                     )
                     out = out[reverse]
                 else:
-                    out, end = self._run_direction(op, x, start, batch_sizes, layer, suffix)
+                    out, end = self._run_direction(
+                        op, x, start, batch_sizes, weights, layer, suffix
+                    )
                 outs.append(out)
                 for collected, s in zip(finals, end, strict=True):
                     collected.append(s)
@@ -469,6 +564,9 @@ class RNN(_RecurrentLayer):
         nonlinearity: ``"tanh"`` (default) or ``"relu"``.
         bias, batch_first, dropout, bidirectional: as in ``torch.nn.RNN`` (keyword-only).
         backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
+        weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
+            every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
+            in [0, 1), 0 (default) = off; see the module docstring.
 
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
     ``PackedSequence``; ``hx`` (L·D, B, H) or None; ``lengths`` (B,) for padded input.
@@ -498,6 +596,8 @@ class RNN(_RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         backend: str = "auto",
+        weight_drop: float = 0.0,
+        zoneout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -506,15 +606,15 @@ class RNN(_RecurrentLayer):
         self.nonlinearity = nonlinearity
         super().__init__(
             input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
-            dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
-            dtype=dtype,
+            dropout=dropout, bidirectional=bidirectional, backend=backend,
+            weight_drop=weight_drop, zoneout=zoneout, device=device, dtype=dtype,
         )  # fmt: skip
 
     def _variant_repr(self) -> str:
         return f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else ""
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        return _fused_or_loop(backend, rnn_fused, rnn_loop)
+        return self._fused_or_loop(backend, rnn_fused, rnn_loop, rnn_cell)
 
     def _run_direction(
         self,
@@ -522,24 +622,25 @@ class RNN(_RecurrentLayer):
         x: Tensor,
         state: State,
         batch_sizes: Sequence[int],
+        weights: CallWeights,
         layer: int,
         suffix: str,
     ) -> tuple[Tensor, State]:
         out, h = op(
-            x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
+            x, state[0], *self._direction_weights(weights, layer, suffix), batch_sizes,
             nonlinearity=self.nonlinearity,
         )  # fmt: skip
         return out, (h,)
 
     def _run_native(
-        self, x: Tensor, batch_sizes: Tensor | None, state: State
+        self, x: Tensor, batch_sizes: Tensor | None, state: State, weights: CallWeights
     ) -> tuple[Tensor, State]:
         kernel = _VF.rnn_tanh if self.nonlinearity == "tanh" else _VF.rnn_relu
         options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
         if batch_sizes is None:
-            out, h = kernel(x, state[0], self._flat_weights(), *options, self.batch_first)
+            out, h = kernel(x, state[0], self._flat_weights(weights), *options, self.batch_first)
         else:
-            out, h = kernel(x, batch_sizes, state[0], self._flat_weights(), *options)
+            out, h = kernel(x, batch_sizes, state[0], self._flat_weights(weights), *options)
         return out, (h,)
 
 
@@ -564,6 +665,9 @@ class LSTM(_RecurrentLayer):
         bias, batch_first, dropout, bidirectional: as in ``torch.nn.LSTM`` (keyword-only).
         backend: ``"auto"`` (default: ``native`` for the plain LSTM, ``fused`` with peepholes),
             ``"native"``, ``"fused"`` or ``"loop"``.
+        weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
+            every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
+            in [0, 1), 0 (default) = off; see the module docstring.
 
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
     ``PackedSequence``; ``hx`` = (h_0, c_0), each (L·D, B, H), or None; ``lengths`` (B,).
@@ -598,6 +702,8 @@ class LSTM(_RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         backend: str = "auto",
+        weight_drop: float = 0.0,
+        zoneout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -605,8 +711,8 @@ class LSTM(_RecurrentLayer):
         self.forget_bias = check_finite("LSTM", "forget_bias", forget_bias)
         super().__init__(
             input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
-            dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
-            dtype=dtype,
+            dropout=dropout, bidirectional=bidirectional, backend=backend,
+            weight_drop=weight_drop, zoneout=zoneout, device=device, dtype=dtype,
         )  # fmt: skip
 
     def _add_extra_parameters(self, layer: int, suffix: str, factory: dict[str, Any]) -> None:
@@ -634,7 +740,7 @@ class LSTM(_RecurrentLayer):
                         getattr(self, f"bias_hh_l{layer}{suffix}")[H : 2 * H] = 0.0
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        return _fused_or_loop(backend, lstm_fused, lstm_loop)
+        return self._fused_or_loop(backend, lstm_fused, lstm_loop, lstm_cell)
 
     def _run_direction(
         self,
@@ -642,23 +748,23 @@ class LSTM(_RecurrentLayer):
         x: Tensor,
         state: State,
         batch_sizes: Sequence[int],
+        weights: CallWeights,
         layer: int,
         suffix: str,
     ) -> tuple[Tensor, State]:
         w_ch = getattr(self, f"weight_ch_l{layer}{suffix}") if self.peephole else None
-        out, h, c = op(
-            x, state[0], state[1], *self._direction_weights(layer, suffix), w_ch, batch_sizes
-        )
+        w = self._direction_weights(weights, layer, suffix)
+        out, h, c = op(x, state[0], state[1], *w, w_ch, batch_sizes)
         return out, (h, c)
 
     def _run_native(
-        self, x: Tensor, batch_sizes: Tensor | None, state: State
+        self, x: Tensor, batch_sizes: Tensor | None, state: State, weights: CallWeights
     ) -> tuple[Tensor, State]:
         options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
         if batch_sizes is None:
-            out, h, c = _VF.lstm(x, state, self._flat_weights(), *options, self.batch_first)
+            out, h, c = _VF.lstm(x, state, self._flat_weights(weights), *options, self.batch_first)
         else:
-            out, h, c = _VF.lstm(x, batch_sizes, state, self._flat_weights(), *options)
+            out, h, c = _VF.lstm(x, batch_sizes, state, self._flat_weights(weights), *options)
         return out, (h, c)
 
 
@@ -683,6 +789,9 @@ class GRU(_RecurrentLayer):
         reset_after: True (default, torch's GRU) or False (Keras' old default; no torch kernel).
         bias, batch_first, dropout, bidirectional: as in ``torch.nn.GRU`` (keyword-only).
         backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
+        weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
+            every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
+            in [0, 1), 0 (default) = off; see the module docstring.
 
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
     ``PackedSequence``; ``hx`` (L·D, B, H) or None; ``lengths`` (B,) for padded input.
@@ -712,14 +821,16 @@ class GRU(_RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         backend: str = "auto",
+        weight_drop: float = 0.0,
+        zoneout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         self.reset_after = bool(reset_after)
         super().__init__(
             input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
-            dropout=dropout, bidirectional=bidirectional, backend=backend, device=device,
-            dtype=dtype,
+            dropout=dropout, bidirectional=bidirectional, backend=backend,
+            weight_drop=weight_drop, zoneout=zoneout, device=device, dtype=dtype,
         )  # fmt: skip
 
     _fused_trains_faster_on_cpu = "always"
@@ -731,7 +842,7 @@ class GRU(_RecurrentLayer):
         return "" if self.reset_after else ", reset_after=False"
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        return _fused_or_loop(backend, gru_fused, gru_loop)
+        return self._fused_or_loop(backend, gru_fused, gru_loop, gru_cell)
 
     def _run_direction(
         self,
@@ -739,21 +850,22 @@ class GRU(_RecurrentLayer):
         x: Tensor,
         state: State,
         batch_sizes: Sequence[int],
+        weights: CallWeights,
         layer: int,
         suffix: str,
     ) -> tuple[Tensor, State]:
         out, h = op(
-            x, state[0], *self._direction_weights(layer, suffix), batch_sizes,
+            x, state[0], *self._direction_weights(weights, layer, suffix), batch_sizes,
             reset_after=self.reset_after,
         )  # fmt: skip
         return out, (h,)
 
     def _run_native(
-        self, x: Tensor, batch_sizes: Tensor | None, state: State
+        self, x: Tensor, batch_sizes: Tensor | None, state: State, weights: CallWeights
     ) -> tuple[Tensor, State]:
         options = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
         if batch_sizes is None:
-            out, h = _VF.gru(x, state[0], self._flat_weights(), *options, self.batch_first)
+            out, h = _VF.gru(x, state[0], self._flat_weights(weights), *options, self.batch_first)
         else:
-            out, h = _VF.gru(x, batch_sizes, state[0], self._flat_weights(), *options)
+            out, h = _VF.gru(x, batch_sizes, state[0], self._flat_weights(weights), *options)
         return out, (h,)

@@ -287,5 +287,6 @@ def available_tasks() -> list[Task]:
 def _load_builtin_tasks() -> None:
     """Import the task modules that register rnnkit's own tasks."""
     import rnnkit.tasks.classify
+    import rnnkit.tasks.lm
     import rnnkit.tasks.synthetic
     import rnnkit.tasks.tag  # noqa: F401

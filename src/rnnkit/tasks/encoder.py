@@ -8,6 +8,7 @@ to one cell only (``peephole``, ``reset_after``, ``nonlinearity``) are refused o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.nn._checks import BACKENDS
@@ -38,6 +39,8 @@ class EncoderConfig:
     reset_after: bool = True  # GRU only: torch's GRU (True) or Cho et al.'s (False)
     nonlinearity: str = "tanh"  # RNN only: tanh | relu
     backend: str = "auto"  # auto | native | fused | loop
+    weight_drop: float = 0.0  # DropConnect on the recurrent weights
+    zoneout: float = 0.0  # chance a unit keeps its previous state
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -51,8 +54,9 @@ class EncoderConfig:
                 f"encoder: hidden_size and num_layers must be ≥ 1, got {self.hidden_size} and "
                 f"{self.num_layers}"
             )
-        if not 0 <= self.layer_dropout < 1:
-            raise ValueError(f"encoder: layer_dropout must be in [0, 1), got {self.layer_dropout}")
+        for rate in ("layer_dropout", "weight_drop", "zoneout"):
+            if not 0 <= getattr(self, rate) < 1:
+                raise ValueError(f"encoder: {rate} must be in [0, 1), got {getattr(self, rate)}")
         for option, cell, default in (
             ("peephole", "lstm", False),
             ("reset_after", "gru", True),
@@ -85,18 +89,12 @@ def build_encoder(config: EncoderConfig, input_size: int) -> RNN | LSTM | GRU:
     """The batch-first rnnkit layer ``config`` describes, reading ``input_size`` features."""
     H, L = config.hidden_size, config.num_layers
     dropout = config.layer_dropout if L > 1 else 0.0
-    bi, backend = config.bidirectional, config.backend
+    shared: dict[str, Any] = {
+        "batch_first": True, "dropout": dropout, "bidirectional": config.bidirectional,
+        "backend": config.backend, "weight_drop": config.weight_drop, "zoneout": config.zoneout,
+    }  # fmt: skip
     if config.cell == "lstm":
-        return LSTM(
-            input_size, H, L, peephole=config.peephole, batch_first=True, dropout=dropout,
-            bidirectional=bi, backend=backend,
-        )  # fmt: skip
+        return LSTM(input_size, H, L, peephole=config.peephole, **shared)
     if config.cell == "gru":
-        return GRU(
-            input_size, H, L, reset_after=config.reset_after, batch_first=True, dropout=dropout,
-            bidirectional=bi, backend=backend,
-        )  # fmt: skip
-    return RNN(
-        input_size, H, L, nonlinearity=config.nonlinearity, batch_first=True, dropout=dropout,
-        bidirectional=bi, backend=backend,
-    )  # fmt: skip
+        return GRU(input_size, H, L, reset_after=config.reset_after, **shared)
+    return RNN(input_size, H, L, nonlinearity=config.nonlinearity, **shared)

@@ -58,9 +58,7 @@ class TaggerConfig:
     word_dropout: float = 0.05  # share of training words replaced by <unk>
     decoder: str = "crf"  # crf | softmax
     constraints: bool = True  # CRF only: forbid the tag scheme's invalid moves
-    encoder: EncoderConfig = field(
-        default_factory=lambda: EncoderConfig(hidden_size=200)
-    )  # the recurrent layers
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)  # the recurrent layers
 
     def __post_init__(self) -> None:
         if self.char not in CHAR_MODELS:

@@ -72,14 +72,16 @@ class ProgressBar(Callback):
 
 
 class BestWeights(Callback):
-    """Writes the model's weights to ``path`` (safetensors) whenever the epoch is the new best."""
+    """Writes the model's weights to ``path`` (safetensors) whenever the epoch is the new best:
+    the weights it was validated with (NT-ASGD's average, once it averages)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
         if trainer.state.improved:
-            save_weights(trainer.model, self.path)
+            with trainer.evaluation_weights():
+                save_weights(trainer.model, self.path)
 
 
 class Checkpointing(Callback):

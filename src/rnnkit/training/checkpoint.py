@@ -22,8 +22,15 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike[str]) -> Path:
-    """Write ``model``'s state dict to a safetensors file, atomically."""
-    state = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
+    """Write ``model``'s state dict to a safetensors file, atomically; a tensor shared by two
+    names (tied embedding and decoder) is written under each (safetensors refuses shared
+    memory) and loads back into the one parameter."""
+    state, seen = {}, set()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().contiguous().cpu()
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), t.shape)
+        state[name] = t.clone() if key in seen else t
+        seen.add(key)
     with atomic_path(path) as tmp:
         save_file(state, str(tmp))
     return Path(path)

@@ -4,12 +4,13 @@ nothing else about the model.
 Per epoch: train on every batch (``forward_loss``, backward, gradient clipping, optimizer and
 per-step LR schedule), evaluate on the validation batches (``evaluate``, the model's cheap
 per-epoch metrics; a task's full evaluation runs once at the end, outside the Trainer), decide
-whether the monitored metric improved, and fire the callbacks that keep the best weights, log,
-checkpoint atomically and stop early. ``fit`` returns what happened (:class:`FitResult`: the
-history and the kept epoch), so nothing re-reads a file it just wrote. ``fit(resume=True)``
-continues a killed run from its last checkpoint and ends with the same weights as a run that was
-never interrupted: the data order of an epoch depends only on the seed and the epoch, and the RNG
-state is saved with every checkpoint.
+whether the monitored metric improved (which the epoch-level LR schedules and NT-ASGD hear), and
+fire the callbacks that keep the best weights, log, checkpoint atomically and stop early.
+``fit`` returns what happened (:class:`FitResult`: the history and the kept epoch), so nothing
+re-reads a file it just wrote. ``fit(resume=True)`` continues a killed run from its last
+checkpoint and ends with the same weights as a run that was never interrupted: the data order of
+an epoch depends only on the seed and the epoch, and the RNG state is saved with every
+checkpoint.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -39,7 +41,15 @@ from rnnkit.training.callbacks import (
 )
 from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS, load_checkpoint, load_weights
 from rnnkit.training.distributed import World, all_agree, init_distributed
-from rnnkit.training.schedule import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
+from rnnkit.training.ntasgd import NTASGD
+from rnnkit.training.schedule import (
+    OPTIMIZERS,
+    SCHEDULES,
+    apply_lr,
+    epoch_decay,
+    make_optimizer,
+    make_scheduler,
+)
 
 
 @dataclass(frozen=True)
@@ -47,12 +57,17 @@ class TrainerConfig:
     """How to train; every field has a safe default."""
 
     epochs: int = 10  # passes over the training batches
-    optimizer: str = "adam"  # adam | adamw | sgd
+    optimizer: str = "adam"  # adam | adamw | sgd | ntasgd (SGD, then averaged: AWD-LSTM's NT-ASGD)
     lr: float = 1e-3  # peak learning rate
-    weight_decay: float = 0.0  # L2 for adam and sgd, decoupled for adamw
+    weight_decay: float = 0.0  # L2 for adam, sgd and ntasgd, decoupled for adamw
     momentum: float = 0.9  # sgd only
-    schedule: str = "constant"  # constant | linear | cosine | onecycle, stepped every batch
+    nonmono: int = 5  # ntasgd: average once val is worse than its best before the last N epochs
+    schedule: str = "constant"  # constant | linear | cosine | onecycle per batch; plateau | step
     warmup: float = 0.0  # fraction of all optimizer steps spent warming up
+    lr_decay: float = 0.25  # lr × this after an epoch with no gain (plateau), or each epoch (step)
+    # step, Zaremba et al.'s small LM: lr 1, lr_decay 0.5, decay_after 4 run epochs 1–4 at lr 1,
+    # epoch 5 at 0.5, epoch 6 at 0.25
+    decay_after: int = 0  # step: the lr decays after every epoch from this one on
     clip_norm: float | None = 1.0  # max global gradient norm; None turns clipping off
     monitor: str = "auto"  # validation metric that picks the kept epoch; auto: the task's own
     mode: str = "auto"  # max | min: which way it improves; auto: min for loss-like, else max
@@ -75,6 +90,12 @@ class TrainerConfig:
                 f"TrainerConfig: schedule must be one of {', '.join(SCHEDULES)}, "
                 f"got {self.schedule!r}"
             )
+        if self.nonmono < 1:
+            raise ValueError(f"TrainerConfig: nonmono must be ≥ 1, got {self.nonmono}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"TrainerConfig: lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.decay_after < 0:
+            raise ValueError(f"TrainerConfig: decay_after must be ≥ 0, got {self.decay_after}")
         if not 0 <= self.warmup < 1:
             raise ValueError(f"TrainerConfig: warmup must be in [0, 1), got {self.warmup}")
         if self.mode not in ("auto", "max", "min"):
@@ -113,6 +134,7 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     should_stop: bool = False
     improved: bool = False  # whether the epoch that just ended is the new best
+    lr_scale: float = 1.0  # the epoch-level schedule's factor of the learning rate (plateau, step)
 
 
 @dataclass(frozen=True)
@@ -165,7 +187,7 @@ class Trainer:
             config = self.config = replace(config, monitor="loss")
         self.mode = config.resolved_mode
         self.optimizer: torch.optim.Optimizer | None = None
-        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
         self.callbacks = list(callbacks) + self._default_callbacks()
 
     def _default_callbacks(self) -> list[Callback]:
@@ -206,13 +228,14 @@ class Trainer:
         network = self._wrapped()
         optimizer = make_optimizer(
             self.model.parameters(), cfg.optimizer, lr=cfg.lr,
-            weight_decay=cfg.weight_decay, momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay, momentum=cfg.momentum, nonmono=cfg.nonmono,
         )  # fmt: skip
         scheduler = make_scheduler(
             optimizer,
             cfg.schedule,
             total_steps=cfg.epochs * num_batches,
             warmup_fraction=cfg.warmup,
+            scale=lambda: self.state.lr_scale,
         )
         self.optimizer, self.scheduler = optimizer, scheduler
         torch.manual_seed(cfg.seed)
@@ -228,16 +251,20 @@ class Trainer:
                 callback.on_epoch_start(self, epoch, num_batches)
             train_loss = self._train_epoch(network, train_batches, optimizer, scheduler)
             metrics = {"train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"]}
+            if isinstance(optimizer, NTASGD):
+                metrics["averaging"] = float(optimizer.count > 0)  # validated on the average
             if val_batches is not None:
                 self.model.eval()
                 self.model.start_epoch(train=False)
-                with self._autocast(), torch.no_grad():
+                with self.evaluation_weights(), self._autocast(), torch.no_grad():
                     val = self.model.evaluate(move_to(b, self.device) for b in val_batches)
                 metrics.update({f"val_{name}": value for name, value in val.items()})
             metrics["seconds"] = time.perf_counter() - started
             self._end_epoch(epoch, metrics)
         if self.run_dir is not None and (self.run_dir / WEIGHTS).is_file():
             load_weights(self.model, self.run_dir / WEIGHTS)
+        elif isinstance(optimizer, NTASGD):
+            optimizer.swap()  # nothing kept: the model ends with the average of its last epoch
         for callback in self.callbacks:
             callback.on_fit_end(self)
         state = self.state
@@ -302,11 +329,32 @@ class Trainer:
         if improved:
             state.best, state.best_epoch = monitored, epoch
         state.improved = improved
+        decay = epoch_decay(
+            cfg.schedule, epochs_done=epoch + 1, improved=improved,
+            decay=cfg.lr_decay, after=cfg.decay_after,
+        )  # fmt: skip
+        if decay != 1 and self.scheduler is not None:
+            state.lr_scale *= decay
+            apply_lr(self.scheduler)  # the next step already runs at the decayed rate
+        ntasgd = self.optimizer if isinstance(self.optimizer, NTASGD) else None
+        if ntasgd is not None and monitored is not None and ntasgd.observe(monitored, self.mode):
+            print(
+                f"NT-ASGD: validation {cfg.monitor} did not improve over {cfg.nonmono} epochs; "
+                f"averaging the weights from epoch {epoch + 2}",
+                file=sys.stderr,
+            )
         state.history.append(metrics)
         state.epoch = epoch + 1
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch, metrics)
         state.should_stop = all_agree(state.should_stop, self.world, self.device)
+
+    def evaluation_weights(self) -> contextlib.AbstractContextManager[Any]:
+        """For its duration, the model holds the weights an epoch is judged and kept by: once
+        NT-ASGD averages, the average (training goes on from the raw weights); else its own."""
+        if isinstance(self.optimizer, NTASGD):
+            return self.optimizer.averaged()
+        return contextlib.nullcontext()
 
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything a resumed fit needs, as tensors, numbers and strings."""
