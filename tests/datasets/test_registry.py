@@ -35,6 +35,7 @@ from rnnkit.datasets.registry import REGISTRY, RemoteFile
 
 PUBLIC = {
     "ClassificationData",
+    "CorpusData",
     "DatasetFormatError",
     "DatasetNotFoundError",
     "DatasetSpec",
@@ -44,6 +45,7 @@ PUBLIC = {
     "available",
     "load",
     "load_files",
+    "load_text",
     "read_columns",
     "read_conll2003",
     "read_folder",

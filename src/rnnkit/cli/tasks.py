@@ -10,7 +10,7 @@ and, where the last name is unique in the task's config, ``--hidden-size``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import functools
 import json
 import os
 import shlex
@@ -45,6 +45,7 @@ def add_config_flags(parser: argparse.ArgumentParser, task: Task) -> None:
     out keeps the config file's value or the default."""
     kind = config_type(task)
     short = short_names(kind)
+    defaults = kind()  # nested sections with their enclosing section's defaults
     groups: dict[str, Any] = {}
     for path, (owner, name) in setting_paths(kind).items():
         if name == "progress":
@@ -53,7 +54,7 @@ def add_config_flags(parser: argparse.ArgumentParser, task: Task) -> None:
         if section not in groups:
             groups[section] = parser.add_argument_group(f"{section} options")
         help_text, types = field_help(owner).get(name, ""), field_types(owner)
-        default = {f.name: f.default for f in dataclasses.fields(owner)}[name]
+        default = functools.reduce(getattr, path.split("."), defaults)
         flags = ["--" + path.replace("_", "-")]
         if short.get(name) == path:
             flags.append("--" + name.replace("_", "-"))

@@ -188,15 +188,21 @@ class TextGenerator:
             return "\n"
         return token if first else " " + token
 
-    @torch.no_grad()
     def generate(
         self, tokens: int, *, temperature: float = 1.0, top_k: int | None = None,
         top_p: float | None = None,
     ) -> Iterator[str]:  # fmt: skip
-        """Yield the text of ``tokens`` new tokens, each as soon as it is drawn."""
+        """Yield the text of ``tokens`` new tokens, each as soon as it is drawn; a bad setting
+        is refused here, at the call, not at the first token."""
         if tokens < 1:
             raise ValueError(f"generate: the number of tokens must be ≥ 1, got {tokens}")
         check_sampling(temperature, top_k, top_p)
+        return self._pieces(tokens, temperature, top_k, top_p)
+
+    @torch.no_grad()
+    def _pieces(
+        self, tokens: int, temperature: float, top_k: int | None, top_p: float | None
+    ) -> Iterator[str]:
         for _ in range(tokens):
             logits = self._start()
             index = int(
