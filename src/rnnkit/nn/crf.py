@@ -69,7 +69,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.nn._checks import check_choice, check_size
-from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._autograd import load_cache, refuse_double_backward, save_cache
 
 FORBIDDEN = -1e4  # added to the score of each start, move or end the tag scheme forbids
 REDUCTIONS = ("sum", "mean", "none")
@@ -277,6 +277,10 @@ class _LogPartition(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_log_z: Tensor) -> tuple[Tensor | None, ...]:
+        refuse_double_backward(
+            "rnnkit's CRF log-partition",
+            instead="the CRF's log-likelihood is differentiable once (its gradient is exact)",
+        )
         grad_em, grad_start, grad_moves, grad_end = crf_log_partition_backward(
             grad_log_z, load_cache(ctx), need_emissions_grad=ctx.needs_input_grad[0]
         )

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Protocol
 import torch
 from torch import Tensor
 
-from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._autograd import load_cache, refuse_double_backward, save_cache
 from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
@@ -331,6 +331,7 @@ class LSTMFunction(torch.autograd.Function):
     def backward(
         ctx: Any, grad_out: Tensor, grad_h_n: Tensor, grad_c_n: Tensor
     ) -> tuple[Tensor | None, ...]:
+        refuse_double_backward("rnnkit's fused LSTM")
         cache = load_cache(ctx)
         grads = lstm_backward(
             grad_out, grad_h_n, grad_c_n, cache, need_input_grad=ctx.needs_input_grad[0]

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.ops._autograd import load_cache, save_cache
+from rnnkit.ops._autograd import load_cache, refuse_double_backward, save_cache
 from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
@@ -229,6 +229,7 @@ class RNNFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor, grad_h_n: Tensor) -> tuple[Tensor | None, ...]:
+        refuse_double_backward("rnnkit's fused RNN")
         grads = rnn_backward(
             grad_out, grad_h_n, load_cache(ctx), need_input_grad=ctx.needs_input_grad[0]
         )
