@@ -47,3 +47,53 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+@contextlib.contextmanager
+def pid_lock(path: str | os.PathLike[str], *, what: str) -> Iterator[None]:
+    """Hold the lock file ``path`` (it holds this process's pid) while the block runs.
+
+    Another live process holding it is refused with one clear ``ValueError`` naming its pid and
+    ``what`` it guards; a lock left by a process that is gone (killed) is taken over.
+    """
+    lock = Path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and _alive(owner):
+                raise ValueError(
+                    f"{lock.parent} is in use: process {owner} holds {lock.name} ({what}); wait "
+                    "for it to finish, or use another folder"
+                ) from None
+            lock.unlink(missing_ok=True)  # its process is gone: a stale lock
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"{os.getpid()}\n")
+        break
+    try:
+        yield
+    finally:
+        if _lock_owner(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None  # gone, or half-written: treat as stale
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

@@ -58,12 +58,11 @@ def test_training_into_an_existing_run_needs_resume(toy_csv: str, tmp_path: Path
 def test_resume_continues_to_the_configured_epochs(toy_csv: str, tmp_path: Path) -> None:
     config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 2})
     train(config, tmp_path / "run", progress=False)
-    saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    saved["trainer"]["epochs"] = 3
-    (tmp_path / "run" / "config.json").write_text(json.dumps(saved))
-    train(config, tmp_path / "run", resume=True, progress=False)
+    more = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 3})
+    train(more, tmp_path / "run", resume=True, progress=False)
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["trainer"]["epochs"] == 2
 
 
 def test_predict_rejects_empty_text(toy_csv: str, tmp_path: Path) -> None:

@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        again = ""
+        if args.command == "train":
+            again = "; the last finished epoch is kept: the same command with --resume continues"
+        print(f"rnnkit {args.command}: interrupted{again}", file=sys.stderr)
+        return 130
 
 
 def build_parser() -> argparse.ArgumentParser:

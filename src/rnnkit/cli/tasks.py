@@ -80,11 +80,28 @@ def _metavar(kind: Any) -> str:
     return {int: "N", float: "X", str: "TEXT"}.get(inner[0], "VALUE")
 
 
-def config_from_args(args: argparse.Namespace, task: Task) -> Any:
-    """Defaults < ``--config`` file < flags given on the command line."""
+def config_from_args(args: argparse.Namespace, task: Task, *, base: Any = None) -> Any:
+    """Defaults < ``base`` (a resumed run's own ``config.json``) < ``--config`` file < flags
+    given on the command line."""
     flags = {k[len(_DEST) :]: v for k, v in vars(args).items() if k.startswith(_DEST)}
-    layers = [read_config_file(args.config)] if args.config else []
+    layers = [base] if base is not None else []
+    layers += [read_config_file(args.config)] if args.config else []
     return resolve(task, *layers, flags, where=str(args.config) if args.config else "flags")
+
+
+def saved_config(folder: Path) -> dict[str, Any] | None:
+    """The ``config.json`` of run directory ``folder`` (None where there is none yet), without
+    the keys that are not settings."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable config.json ({exc})") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return {k: v for k, v in saved.items() if k not in ("task", "labels", "origin")}
 
 
 def emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
@@ -122,7 +139,8 @@ def add_train(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     task: Task = args.task_spec
-    config = config_from_args(args, task)
+    base = saved_config(args.out) if args.resume else None  # flags change what may change
+    config = config_from_args(args, task, base=base)
     run = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     assert run.fit is not None
     fit, history = run.fit, run.fit.history

@@ -12,6 +12,7 @@ and every task-specific step is a method of its :class:`~rnnkit.tasks.base.Task`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 
 import rnnkit
-from rnnkit._io import atomic_write_text
+from rnnkit._io import atomic_write_text, pid_lock
 from rnnkit._machine import cpu_model
 from rnnkit.config import as_plain
 from rnnkit.pipelines.runconfig import resolve, task_of, to_dict
@@ -64,6 +65,7 @@ class RunFiles:
     metrics = property(lambda self: self.folder / "metrics.jsonl")
     report = property(lambda self: self.folder / "report.md")
     curves = property(lambda self: self.folder / "learning_curves.png")
+    lock = property(lambda self: self.folder / "train.lock")  # the pid of the training process
 
     def evaluation(self, split: str) -> Path:
         return self.folder / f"eval-{split}.json"
@@ -192,9 +194,56 @@ def train(
 ) -> Run:
     """Train the model ``config`` describes into run directory ``out`` (or continue the run
     there with ``resume``); ``callbacks`` join the Trainer's own. The task comes from the config
-    (:func:`rnnkit.pipelines.runconfig.resolve`)."""
-    task = task_of(config)
+    (:func:`rnnkit.pipelines.runconfig.resolve`).
+
+    While it trains, ``out/train.lock`` holds this process's pid: a second training into the same
+    folder (or a ``resume`` beside a running one) is refused with one clear error. A resumed run
+    keeps the settings it was started with, except :data:`RESUMABLE` (more epochs, another
+    patience or device), which ``config`` may change; any other difference is refused, named."""
     folder = Path(out)
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 holds the lock
+            stack.enter_context(pid_lock(RunFiles(folder).lock, what="a training"))
+        return _train(config, folder, resume=resume, progress=progress, callbacks=callbacks)
+    raise AssertionError("unreachable")  # pragma: no cover - the block returns
+
+
+# Settings a resumed run may change (the rest must match what it was started with).
+RESUMABLE = frozenset({"trainer.epochs", "trainer.patience", "trainer.device", "trainer.progress"})
+
+
+def resumed_config(task: Task, saved: Any, given: Any) -> Any:
+    """``saved`` with what ``given`` changes among :data:`RESUMABLE`; one error listing any other
+    setting ``given`` changes."""
+    before, after = _flat(to_dict(task, saved)), _flat(to_dict(task, given))
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    refused = [k for k in changed if k not in RESUMABLE]
+    if refused:
+        listed = "; ".join(
+            f"{k}: the run has {before.get(k)!r}, given {after.get(k)!r}" for k in refused
+        )
+        raise ValueError(
+            f"--resume continues a run with the settings it started with; only "
+            f"{', '.join(sorted(RESUMABLE - {'trainer.progress'}))} may change. Given: {listed}"
+        )
+    trainer = {k.partition(".")[2]: after[k] for k in changed}
+    return replace(saved, trainer=replace(saved.trainer, **trainer))
+
+
+def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _train(
+    config: Any, folder: Path, *, resume: bool, progress: bool, callbacks: Sequence[Callback]
+) -> Run:
+    task = task_of(config)
     files = RunFiles(folder)
     stage_checkpoints = [RunFiles(p).checkpoint for p in _stage_folders(folder)]
     if resume:
@@ -205,7 +254,9 @@ def train(
             raise ValueError(
                 f"--resume: {folder} holds a {saved.get('task')!r} run, not {task.name!r}"
             )
-        config = resolve(task, saved, where=str(files.config))
+        config = resumed_config(
+            task, resolve(task, saved, where=str(files.config)), absolute_data_path(config)
+        )
     elif (
         files.checkpoint.exists()
         or files.weights.exists()
