@@ -84,6 +84,22 @@ def test_resume_after_a_kill_gives_the_same_weights(toy: Any, tmp_path: Path, ce
     ]
 
 
+def test_an_epoch_logged_before_a_kill_is_not_logged_twice(toy: Any, tmp_path: Path) -> None:
+    train, val = toy.make_batches(12, seed=1), toy.make_batches(4, seed=2)
+    config = TrainerConfig(epochs=4, lr=1e-2, progress=False)
+    killed = Trainer(toy.make_model(), config, run_dir=tmp_path, callbacks=[Interrupt(epoch=2)])
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(toy.EpochLoader(train), val)
+    with (tmp_path / "metrics.jsonl").open("a") as log:  # epoch 3 logged, its checkpoint not
+        log.write(json.dumps({"epoch": 3, "train_loss": 9.9}) + "\n")
+    Trainer(toy.make_model(), config, run_dir=tmp_path).fit(
+        toy.EpochLoader(train), val, resume=True
+    )
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2, 3, 4]
+    assert lines[2]["train_loss"] != 9.9
+
+
 def test_early_stopping_stops_after_patience(toy: Any, tmp_path: Path) -> None:
     model = toy.make_model()
     values = iter([0.5, 0.6, 0.55, 0.58, 0.59, 0.9])

@@ -287,6 +287,8 @@ def _train(
     val_batches = task.batches(config, run.artifacts, data, "val", train=False)
     trainer = Trainer(run.model, config.trainer, run_dir=folder, callbacks=callbacks)
     folder.mkdir(parents=True, exist_ok=True)  # everything above can fail without writing
+    for stale in folder.glob(".*.tmp"):  # half-written by a killed run (the lock is ours)
+        stale.unlink(missing_ok=True)
     if not resume:
         run.artifacts.save(folder)
         saved_config = {**to_dict(task, config), "labels": run.labels, "origin": str(Path.cwd())}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
+from rnnkit._io import atomic_write_text
 from rnnkit.training.checkpoint import save_checkpoint, save_weights
 
 if TYPE_CHECKING:
@@ -96,10 +97,18 @@ class Checkpointing(Callback):
 
 
 class MetricsLog(Callback):
-    """Appends one JSON line per epoch to ``metrics.jsonl`` in the run directory."""
+    """Appends one JSON line per epoch to ``metrics.jsonl`` in the run directory. A fit starts by
+    writing the file afresh from the history it starts with (a resumed fit's checkpoint), so an
+    epoch logged just before a kill, whose checkpoint never got written, is not there twice."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        lines = [
+            json.dumps({"epoch": i + 1, **m}) + "\n" for i, m in enumerate(trainer.state.history)
+        ]
+        atomic_write_text(self.path, "".join(lines))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

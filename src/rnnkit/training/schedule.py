@@ -47,17 +47,19 @@ def lr_factor(step: int, *, total: int, warmup: int, kind: str) -> float:
     """Multiplier of the peak learning rate at optimizer step ``step`` (0-based).
 
     ``constant``: 1 after a linear warm-up. ``linear``: warm-up, then linear decay to 0.
-    ``cosine``: warm-up, then half a cosine to 0. ``onecycle``: warm-up from 1/25 of the peak, then
-    cosine annealing to 1/10⁴ of it (Smith & Topin 2019, as torch's OneCycleLR). ``plateau`` and
+    ``cosine``: warm-up, then half a cosine to 0. ``onecycle``: from 1/25 of the peak up along half
+    a cosine to the peak at the warm-up's last step, then down to 1/10⁴ of it at the last step
+    (Smith & Topin 2019; step for step torch's OneCycleLR). ``plateau`` and
     ``step``: as ``constant``; :func:`epoch_decay` changes their rate between epochs.
     """
     if kind not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {kind!r}")
     if kind == "onecycle":
         start, end = 1 / 25, 1 / 25 / 1e4
-        if step < warmup:
-            return start + (1 - start) * _cosine_ramp(step / warmup)
-        return end + (1 - end) * (1 - _cosine_ramp((step - warmup) / max(1, total - warmup)))
+        peak = max(0, warmup - 1)  # as torch's OneCycleLR: the warm-up's last step is the peak
+        if step < peak:
+            return start + (1 - start) * _cosine_ramp(step / peak)
+        return end + (1 - end) * (1 - _cosine_ramp((step - peak) / max(1, total - 1 - peak)))
     if step < warmup:
         return (step + 1) / warmup
     if kind == "constant" or kind in EPOCH_SCHEDULES:
