@@ -54,9 +54,11 @@ def pid_lock(path: str | os.PathLike[str], *, what: str) -> Iterator[None]:
     """Hold the lock file ``path`` (it holds this process's pid) while the block runs.
 
     Another live process holding it is refused with one clear ``ValueError`` naming its pid and
-    ``what`` it guards; a lock left by a process that is gone (killed) is taken over.
+    ``what`` it guards; a lock left by a process that is gone (killed) is taken over. A folder
+    made for the lock is removed again if the block leaves it empty.
     """
     lock = Path(path)
+    created = not lock.parent.exists()
     lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
         try:
@@ -78,6 +80,8 @@ def pid_lock(path: str | os.PathLike[str], *, what: str) -> Iterator[None]:
     finally:
         if _lock_owner(lock) == os.getpid():
             lock.unlink(missing_ok=True)
+        if created and not any(lock.parent.iterdir()):
+            lock.parent.rmdir()  # the block failed before writing anything: leave no folder
 
 
 def _lock_owner(lock: Path) -> int | None:

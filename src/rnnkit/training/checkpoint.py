@@ -41,7 +41,33 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str], *, strict: bool
     if not Path(path).is_file():
         raise FileNotFoundError(f"no weights file at {path}")
     device = next(iter(model.state_dict().values())).device
-    model.load_state_dict(load_file(str(path), device=str(device)), strict=strict)
+    try:
+        state = load_file(str(path), device=str(device))
+    except Exception as exc:  # safetensors' own error type is not public
+        raise ValueError(f"{path}: not a readable safetensors file ({exc})") from None
+    expected = model.state_dict()
+    missing = sorted(expected.keys() - state.keys())
+    extra = sorted(state.keys() - expected.keys()) if strict else []
+    wrong = [
+        f"{name} {tuple(state[name].shape)} (the model has {tuple(value.shape)})"
+        for name, value in expected.items()
+        if name in state and state[name].shape != value.shape
+    ]
+    if (missing and strict) or extra or wrong:
+        found = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing[:3])}" if missing and strict else "",
+                f"unexpected {', '.join(extra[:3])}" if extra else "",
+                f"other shapes: {', '.join(wrong[:3])}" if wrong else "",
+            )
+            if part
+        )
+        raise ValueError(
+            f"{path}: these weights do not fit the model its config.json and vocabularies "
+            f"describe ({found})"
+        )
+    model.load_state_dict(state, strict=strict)
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -55,5 +81,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`, without unpickling code."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume")
-    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, garbage, or holding objects other than data
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"{path}: not a readable rnnkit checkpoint ({first}); the weights of the best epoch "
+            "are in model.safetensors, but the run cannot resume from this file"
+        ) from None
+    if not isinstance(state, dict) or not {"train_state", "model", "optimizer"} <= state.keys():
+        raise ValueError(f"{path}: not an rnnkit checkpoint (no training state in it)")
     return state

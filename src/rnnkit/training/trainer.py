@@ -152,7 +152,12 @@ def resolve_device(name: str) -> torch.device:
     """``auto`` → CUDA when available, else CPU; a CUDA name without CUDA → ValueError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} asked for, but torch sees no CUDA device")
     return device
@@ -374,12 +379,19 @@ class Trainer:
     ) -> None:
         if self.run_dir is None:
             raise ValueError("Trainer.fit: resume=True needs a run_dir")
-        saved = load_checkpoint(self.run_dir / CHECKPOINT)
-        self.model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng_torch"])
-        if saved["rng_cuda"] and torch.cuda.is_available():
+        path = self.run_dir / CHECKPOINT
+        saved = load_checkpoint(path)
+        try:
+            self.model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["rng_torch"])
+        except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"{path}: this checkpoint does not fit the run's model and trainer ({first})"
+            ) from None
+        if saved.get("rng_cuda") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["rng_cuda"])
         known = {f for f in TrainState.__dataclass_fields__}
         self.state = TrainState(**{k: v for k, v in saved["train_state"].items() if k in known})
