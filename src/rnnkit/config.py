@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import io
 import sys
@@ -32,7 +33,13 @@ ConfigT = TypeVar("ConfigT")
 
 def field_help(cls: type) -> dict[str, str]:
     """The comment of each field of dataclass ``cls``, by field name: the first comment on the
-    lines of the field's assignment (a formatter may spread one field over several lines)."""
+    lines of the field's assignment (a formatter may spread one field over several lines).
+    Read from the source once per class (every ``rnnkit`` command builds its flags from it)."""
+    return dict(_field_help(cls))
+
+
+@functools.cache
+def _field_help(cls: type) -> dict[str, str]:
     source = textwrap.dedent(inspect.getsource(cls))
     comments: dict[int, str] = {}  # line number -> comment text
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -50,7 +57,12 @@ def field_help(cls: type) -> dict[str, str]:
 
 
 def field_types(cls: type) -> dict[str, Any]:
-    """Resolved type of each field of dataclass ``cls``."""
+    """Resolved type of each field of dataclass ``cls`` (resolved once per class)."""
+    return dict(_field_types(cls))
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,7 +207,7 @@ def test_an_empty_train_txt_in_a_folder_names_it(tmp_path: Path) -> None:
 def test_a_folder_without_train_txt_is_not_found(tmp_path: Path) -> None:
     folder = tmp_path / "corpus"
     write(folder / "valid.txt", "a dog\n")
-    with pytest.raises(DatasetNotFoundError, match="no train.txt"):
+    with pytest.raises(DatasetNotFoundError, match=r"no train\.txt"):
         load(f"text:{folder}", "lm")
 
 
@@ -227,7 +228,7 @@ def test_a_missing_path_is_not_found(tmp_path: Path) -> None:
     ids=["level", "negative-val", "test-1", "sum-1"],
 )
 def test_bad_level_or_fractions_are_value_errors(
-    tmp_path: Path, options: dict[str, object], message: str
+    tmp_path: Path, options: dict[str, Any], message: str
 ) -> None:
     path = write(tmp_path / "corpus.txt", "\n".join(LINES) + "\n")
     with pytest.raises(ValueError, match=message):

@@ -4,9 +4,12 @@ errors, and small runs end to end (train, load, evaluate, record, resume)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import math
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from rnnkit.pipelines.runconfig import resolve
 from rnnkit.tasks.base import get_task
 from rnnkit.tasks.encoder import EncoderConfig
 from rnnkit.tasks.lm import LanguageModel, LMConfig
-from rnnkit.tasks.lm_data import LMDataConfig, StreamBatches, build_vocab
+from rnnkit.tasks.lm_data import LMDataConfig, StreamBatches, build_vocab, encode
 from rnnkit.training import Callback, Trainer
 from rnnkit.training.checkpoint import load_checkpoint, load_weights, save_weights
 
@@ -78,7 +81,7 @@ def test_batches_keep_each_rows_order_and_targets_are_one_step_ahead() -> None:
     for b in range(4):
         assert torch.equal(torch.cat([x.inputs[b] for x in got]), rows[b, :-1])
         assert torch.equal(torch.cat([x.targets[b] for x in got]), rows[b, 1:])
-    for k, (before, after) in enumerate(zip(got, got[1:], strict=False)):
+    for k, (before, after) in enumerate(itertools.pairwise(got)):
         # row b of batch k + 1 starts where row b of batch k ended
         assert torch.equal(after.inputs[:, 0], before.targets[:, -1])
         assert torch.equal(after.inputs[:, 0], rows[:, 7 * (k + 1)])
@@ -88,7 +91,7 @@ def test_batches_keep_each_rows_order_and_targets_are_one_step_ahead() -> None:
 def test_every_batch_boundary_continues_the_row() -> None:
     ids = torch.arange(4 * 30)
     got = list(StreamBatches(ids, batch_size=4, bptt=6))
-    for before, after in zip(got, got[1:], strict=False):
+    for before, after in itertools.pairwise(got):
         assert torch.equal(after.inputs[:, 0], before.inputs[:, -1] + 1)
         assert torch.equal(after.inputs[:, 0], before.targets[:, -1])
 
@@ -120,7 +123,7 @@ def test_variable_lengths_follow_awd_lstm() -> None:
     assert len(batches) == len(got)
     assert [b.inputs.shape[1] for b in got] == lengths
     assert [b.scale for b in got] == pytest.approx([steps / 20 for steps in lengths])
-    rows = torch.arange(4 * 2001)[: 4 * 2001].view(4, 2001)
+    rows = torch.arange(4 * 2001).view(4, 2001)
     assert torch.equal(torch.cat([b.inputs for b in got], dim=1), rows[:, :-1])
     assert torch.equal(torch.cat([b.targets for b in got], dim=1), rows[:, 1:])
 
@@ -186,6 +189,16 @@ def test_characters_get_an_unk_only_for_a_held_out_character_unseen_in_train() -
     unseen = build_vocab(corpus("abc\nab\n", "ba\n", "cz", level="char"), LMDataConfig())
     assert unseen.unk is not None and "z" not in unseen
     assert len(unseen) == 5 and unseen.encode(["z"]) == [unseen.index(unseen.unk)]
+
+
+@pytest.mark.parametrize("cap", [{"min_freq": 2}, {"max_vocab": 3}])
+def test_characters_left_out_by_min_freq_or_max_vocab_read_as_unk(cap: dict[str, Any]) -> None:
+    data = corpus("aab\naa\nc\n", "a\n", level="char")  # b and c once; a 5, \n 3
+    vocab = build_vocab(data, LMDataConfig(**cap))
+    assert vocab.unk is not None and "b" not in vocab and "c" not in vocab
+    assert {"a", "\n"} <= set(vocab.itos) and len(vocab) <= 3
+    ids = encode(data.train, vocab)  # every training character has an id
+    assert ids.tolist().count(vocab.index(vocab.unk)) == 2
 
 
 # --- the carried state ------------------------------------------------------------------------
@@ -354,8 +367,8 @@ def test_ar_and_tar_add_to_the_training_loss() -> None:
     loss, count2 = regularised.forward_loss(batch)
     assert count == count2 == 16
     assert float(loss.detach()) > plain_nll
-    ar = 2.0 * float(dropped.pow(2).mean()) * count
-    tar = 1.0 * float(raw.diff(dim=1).pow(2).mean()) * count
+    ar = 2.0 * float(dropped.detach().pow(2).mean()) * count
+    tar = 1.0 * float(raw.detach().diff(dim=1).pow(2).mean()) * count
     assert float(loss.detach()) == pytest.approx(plain_nll + ar + tar, rel=1e-9)
     only_ar, _ = lm(seed=4, ar=2.0).double().train().forward_loss(batch)
     assert plain_nll < float(only_ar.detach()) < float(loss.detach())
@@ -426,7 +439,8 @@ def test_lm_config_errors(options: dict[str, Any], message: str) -> None:
 @pytest.mark.parametrize("name", ["batch_size", "bptt", "eval_batch_size", "test_batch_size"])
 def test_lm_data_config_errors(name: str) -> None:
     with pytest.raises(ValueError, match=f"{name} must be ≥ 1"):
-        LMDataConfig(**{name: 0})
+        settings: dict[str, Any] = {name: 0}
+        LMDataConfig(**settings)
 
 
 # --- end to end -------------------------------------------------------------------------------
@@ -450,12 +464,24 @@ def lm_config(dataset: str, **extra: Any) -> Any:
     return resolve(get_task("lm"), {**SMALL, "dataset": dataset, **extra}, where="test")
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """One torch thread for a module-scoped fixture (set up before the suite's per-test one)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def word_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("lm-word")
     path = write_lines(root / "corpus.txt", 80, seed=0)
     config = lm_config(f"text:{path}", epochs=2, val_fraction=0.1, test_fraction=0.1)
-    train(config, root / "run", progress=False)
+    with one_thread():
+        train(config, root / "run", progress=False)
     return Run.load(root / "run")
 
 
@@ -464,7 +490,8 @@ def char_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("lm-char")
     path = write_lines(root / "corpus.txt", 20, seed=1)
     config = lm_config(f"text:{path}", level="char", epochs=2, bptt=12)
-    train(config, root / "run", progress=False)
+    with one_thread():
+        train(config, root / "run", progress=False)
     return Run.load(root / "run")
 
 
@@ -485,7 +512,6 @@ def test_a_word_run_evaluates_to_perplexity(word_run: Run) -> None:
 
 
 def test_a_loaded_run_evaluates_as_its_model_does(word_run: Run) -> None:
-    from rnnkit.tasks.lm_data import encode
 
     ids = encode(word_run.data().val, word_run.vocab)
     metrics = word_run.model.evaluate(StreamBatches(ids, batch_size=1, bptt=5))

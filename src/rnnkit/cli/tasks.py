@@ -328,17 +328,19 @@ def add_datasets(subparsers: SubParsers, common: argparse.ArgumentParser) -> Non
 
 def run_datasets(args: argparse.Namespace) -> int:
     known = datasets.available()
-    lines = [f"{'name':<14}{'task':<16}{'present':<9}where / options"]
+    width = max(len("name"), *(len(d["name"]) for d in known)) + 2
+    lines = [f"{'name':<{width}}{'task':<10}{'present':<9}where / options"]
     for d in known:
         where = str(d["path"]) if d["present"] else "-"
         options = ", ".join(d["options"]) or "-"
         lines.append(
-            f"{d['name']:<14}{d['task']:<16}{'yes' if d['present'] else 'no':<9}"
+            f"{d['name']:<{width}}{d['task']:<10}{'yes' if d['present'] else 'no':<9}"
             f"{where}  [{options}]"
         )
     lines.append(
         "\nYour own files: csv:PATH, tsv:PATH, jsonl:PATH, folder:PATH (classification, train + "
-        "test beside it); columns:PATH (tagging: CoNLL-style column files)."
+        "test beside it); columns:PATH (tagging: CoNLL-style column files); text:PATH (language "
+        "models: one text file, or a folder with train.txt, valid.txt, test.txt)."
     )
     emit(args, {"datasets": known}, "\n".join(lines))
     return 0

@@ -361,6 +361,7 @@ class _RecurrentLayer(nn.Module):
                 f"{name}: input.size(-1) must be input_size={self.input_size}, "
                 f"got {input.shape[-1]} (input shape {tuple(input.shape)})"
             )
+        self._check_dtype("input", input)
         unbatched = input.dim() == 2
         if unbatched:
             if lengths is not None:
@@ -395,7 +396,18 @@ class _RecurrentLayer(nn.Module):
             final = tuple(s.squeeze(1) for s in final)
         return output, self._public_state(final)
 
+    def _check_dtype(self, what: str, tensor: Tensor) -> None:
+        """One clear error when ``tensor`` and the weights have different dtypes."""
+        weights = self.weight_ih_l0
+        if tensor.dtype != weights.dtype:
+            raise ValueError(
+                f"{type(self).__name__}: {what} is {tensor.dtype} but the layer's weights are "
+                f"{weights.dtype}; convert one (layer.to({tensor.dtype}) or "
+                f"{what}.to({weights.dtype}))"
+            )
+
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        self._check_dtype("input", packed.data)
         state = self._initial_state(hx, int(packed.batch_sizes[0]), False, packed.data)
         out, final = self._run_packed(packed, state)
         return out, self._public_state(final)
@@ -529,6 +541,7 @@ class _RecurrentLayer(nn.Module):
         want = shape[::2] if unbatched else shape
         labels = ("h_0", "c_0")
         for label, part in zip(labels, parts, strict=False):
+            self._check_dtype(f"hx {label}", part)
             if tuple(part.shape) != want:
                 raise ValueError(
                     f"{name}: hx {label} must have shape {want}, got {tuple(part.shape)}"
@@ -562,7 +575,8 @@ class RNN(_RecurrentLayer):
     Args:
         input_size, hidden_size, num_layers: as in ``torch.nn.RNN``.
         nonlinearity: ``"tanh"`` (default) or ``"relu"``.
-        bias, batch_first, dropout, bidirectional: as in ``torch.nn.RNN`` (keyword-only).
+        bias, batch_first, dropout, bidirectional: as in ``torch.nn.RNN``, in its positional
+            order (``RNN(10, 20, 2, "tanh", True, True)`` reads as torch reads it).
         backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
             every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
@@ -589,12 +603,12 @@ class RNN(_RecurrentLayer):
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        *,
         nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        *,
         backend: str = "auto",
         weight_drop: float = 0.0,
         zoneout: float = 0.0,
@@ -662,7 +676,9 @@ class LSTM(_RecurrentLayer):
         peephole: add the diagonal peephole weights ``weight_ch_l{k}`` (3H,), order i, f, o.
         forget_bias: the initial forget-gate bias, on the sum ``b_if + b_hf`` (Jozefowicz et
             al. 2015); ``bias_ih``'s forget slice holds it and ``bias_hh``'s is zero.
-        bias, batch_first, dropout, bidirectional: as in ``torch.nn.LSTM`` (keyword-only).
+        bias, batch_first, dropout, bidirectional: as in ``torch.nn.LSTM``, in its positional
+            order; ``proj_size`` (torch's next positional argument) must be 0: projections are
+            not supported yet.
         backend: ``"auto"`` (default: ``native`` for the plain LSTM, ``fused`` with peepholes),
             ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
@@ -694,19 +710,25 @@ class LSTM(_RecurrentLayer):
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        *,
-        peephole: bool = False,
-        forget_bias: float = 1.0,
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
+        *,
+        peephole: bool = False,
+        forget_bias: float = 1.0,
         backend: str = "auto",
         weight_drop: float = 0.0,
         zoneout: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        if proj_size:
+            raise ValueError(
+                f"LSTM: proj_size={proj_size} (LSTM with projections) is not supported yet; use "
+                "torch.nn.LSTM for it, or proj_size=0"
+            )
         self.peephole = bool(peephole)
         self.forget_bias = check_finite("LSTM", "forget_bias", forget_bias)
         super().__init__(
@@ -787,7 +809,8 @@ class GRU(_RecurrentLayer):
     Args:
         input_size, hidden_size, num_layers: as in ``torch.nn.GRU``.
         reset_after: True (default, torch's GRU) or False (Keras' old default; no torch kernel).
-        bias, batch_first, dropout, bidirectional: as in ``torch.nn.GRU`` (keyword-only).
+        bias, batch_first, dropout, bidirectional: as in ``torch.nn.GRU``, in its positional
+            order.
         backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
             every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
@@ -814,12 +837,12 @@ class GRU(_RecurrentLayer):
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        *,
-        reset_after: bool = True,
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        *,
+        reset_after: bool = True,
         backend: str = "auto",
         weight_drop: float = 0.0,
         zoneout: float = 0.0,

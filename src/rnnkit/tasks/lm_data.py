@@ -65,15 +65,21 @@ def load_corpus(config: LMDataConfig) -> CorpusData:
 def build_vocab(data: CorpusData, config: LMDataConfig) -> Vocab:
     """The training stream's tokens, most frequent first, no padding. Words always have
     ``<unk>`` (the corpus's own where it has one: PTB's vocabulary stays exactly 10,000);
-    characters have one only if a held-out split holds a character training never does."""
-    seen = set(data.train)
-    unseen = any(t not in seen for split in (data.val, data.test) for t in split)
-    unk = UNK if data.level == "word" or unseen else None
+    characters have one only if some character of a split is not kept (a held-out character
+    training never has, or one ``min_freq`` or ``max_vocab`` leaves out)."""
     specials = (data.eos,) if data.eos is not None else ()
-    return Vocab.build(
-        [data.train], min_freq=config.min_freq, max_size=config.max_vocab, pad=None, unk=unk,
-        specials=specials,
-    )  # fmt: skip
+
+    def build(unk: str | None) -> Vocab:
+        return Vocab.build(
+            [data.train], min_freq=config.min_freq, max_size=config.max_vocab, pad=None,
+            unk=unk, specials=specials,
+        )  # fmt: skip
+
+    if data.level == "word":
+        return build(UNK)
+    vocab = build(None)
+    every = set(data.train).union(data.val, data.test)
+    return vocab if all(t in vocab for t in every) else build(UNK)
 
 
 def encode(tokens: Sequence[str], vocab: Vocab) -> Tensor:
@@ -110,7 +116,8 @@ class StreamBatches:
         if columns < 2:
             raise ValueError(
                 f"lm: a stream of {ids.numel()} tokens is too short for {batch_size} rows of at "
-                "least 2 tokens (lower data.batch_size or data.eval_batch_size)"
+                "least 2 tokens (lower data.batch_size, data.eval_batch_size or "
+                "data.test_batch_size)"
             )
         self.rows = ids[: columns * batch_size].view(batch_size, columns)  # (B, N/B)
         self.bptt, self.variable, self.seed = bptt, variable, seed
