@@ -215,8 +215,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         f"{name} {percent(name, value)}" for name, value in result.metrics.items() if name != "loss"
     ]
     text = (
-        f"{result.dataset} {args.split}{what}: {', '.join(shown)} on {result.examples} "
-        f"examples\n\n{result.table}"
+        f"{result.dataset} {args.split}{what}: {', '.join(shown)} on {result.examples:,} "
+        f"{runs[0].task.example_unit}\n\n{result.table}"
     )
     folder = args.out if several else args.run_dirs[0]
     pictures = sorted(Path(folder).glob(f"*-{args.split}.png"))

@@ -472,7 +472,7 @@ def write_report(run: Run) -> Path:
         "",
         f"Dataset `{task.dataset_name(run.config)}`. Model: {run.parameters():,} parameters; "
         + ", ".join(f"vocabulary `{n}` {len(v):,}" for n, v in run.artifacts.vocabs.items())
-        + f"; {len(run.labels)} labels.",
+        + (f"; {len(run.labels)} labels." if run.labels else "."),
         "",
         "## Configuration",
         "",
@@ -514,7 +514,7 @@ def write_report(run: Run) -> Path:
             continue
         r = _read_json(path)
         main = r.get("main", "")
-        lines += [f"## Evaluation on {split} ({r['examples']} examples)", ""]
+        lines += [f"## Evaluation on {split} ({r['examples']:,} {task.example_unit})", ""]
         lines.append(
             f"{main} {_figure(main, r[main])}"
             + (f", loss {r['loss']:.4f}" if "loss" in r else "")

@@ -195,6 +195,7 @@ class Task:
         record_metrics: the metrics of a :class:`Result` that go to the quality record.
         vocab_names: the vocabularies :meth:`build_artifacts` learns (saved by name).
         input_help: what ``rnnkit predict RUN INPUT…`` takes, for its ``--help``.
+        example_unit: what :attr:`Result.examples` counts, for reports (``sentences``, ``tokens``).
     """
 
     name: ClassVar[str]
@@ -204,6 +205,7 @@ class Task:
     record_metrics: ClassVar[tuple[str, ...]]
     vocab_names: ClassVar[tuple[str, ...]] = (Artifacts.MAIN,)
     input_help: ClassVar[str] = "texts"
+    example_unit: ClassVar[str] = "examples"  # what Result.examples counts (sentences, tokens)
 
     # -- config ------------------------------------------------------------------------------
 

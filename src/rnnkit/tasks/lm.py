@@ -231,6 +231,7 @@ class LMTask(Task):
     default_monitor: ClassVar[str] = "loss"
     record_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "bpc", "loss")
     input_help: ClassVar[str] = "prompts whose most likely next tokens to show"
+    example_unit: ClassVar[str] = "tokens"
 
     def load_data(self, config: Any) -> CorpusData:
         return _load_corpus(config.data)

@@ -275,6 +275,7 @@ class TagTask(Task):
     record_metrics: ClassVar[tuple[str, ...]] = ("f1",)
     vocab_names: ClassVar[tuple[str, ...]] = ("tokens", "chars")
     input_help: ClassVar[str] = "sentences to tag"
+    example_unit: ClassVar[str] = "sentences"
 
     def load_data(self, config: Any) -> TaggingData:
         return load_tagging_data(config.data)
