@@ -534,7 +534,7 @@ def test_record_quality_of_an_lm_result_writes_its_metrics(word_run: Run, tmp_pa
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines == written
     assert [line["metric"] for line in lines] == ["perplexity", "loss"]
-    assert lines[0]["value"] == result.metrics["perplexity"]  # not a percentage
+    assert lines[0]["value"] == round(result.metrics["perplexity"], 4)  # not a percentage
     assert all(line["task"] == "lm" and line["split"] == "test" for line in lines)
 
 

@@ -402,7 +402,7 @@ def record_quality(
                 "dataset": result.dataset,
                 "split": result.split,
                 "metric": metric,
-                "value": round(100 * value, 2) if metric in PERCENT_METRICS else value,
+                "value": round(100 * value, 2) if metric in PERCENT_METRICS else round(value, 4),
                 "command": command,
                 "device": device_name(),
                 "train_seconds": round(sum(r.train_seconds() for r in runs), 1),
