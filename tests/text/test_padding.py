@@ -1,5 +1,5 @@
 """pad_sequences: Keras' semantics on written examples (pre-padding and pre-truncation by
-default), and sequence_lengths."""
+default, int32 by default, any NumPy dtype including strings), and sequence_lengths."""
 
 from __future__ import annotations
 
@@ -22,7 +22,22 @@ def check(got: np.ndarray, expected: list[list[int]] | list[list[float]]) -> Non
 def test_default_is_pre_padding_to_the_longest() -> None:
     got = pad_sequences(SEQS)
     check(got, [[1, 2, 3], [0, 4, 5], [0, 0, 6]])
+    assert got.dtype == np.int32  # Keras' default dtype
+
+
+def test_default_dtype_is_int32_whatever_the_input() -> None:
+    for seqs in (SEQS, [np.array(s, dtype=np.int64) for s in SEQS], [[]], []):
+        assert pad_sequences(seqs).dtype == np.int32
+    assert pad_sequences(SEQS, 2, padding="post").dtype == np.int32
+    # floats are cut to int32 as NumPy (and Keras) casts them: 1.7 -> 1
+    check(pad_sequences([[1.7, 2.2]]), [[1, 2]])
+
+
+def test_int64_on_request() -> None:
+    got = pad_sequences(SEQS, dtype="int64")
     assert got.dtype == np.int64
+    check(got, [[1, 2, 3], [0, 4, 5], [0, 0, 6]])
+    assert pad_sequences(SEQS, dtype=np.int64).dtype == np.int64
 
 
 def test_post_padding() -> None:
@@ -53,6 +68,56 @@ def test_value_and_dtype() -> None:
     check(got, [[0.5, 0.25], [1.5, 2.5]])
     got = pad_sequences([["a"], []], dtype=object, value="<pad>")
     assert got.tolist() == [["a"], ["<pad>"]]
+
+
+def test_float32() -> None:
+    # [0.5, 1.25] pre-padded to 3 with the default value 0.0; [3, 4, 5, 6] pre-truncated to 3
+    got = pad_sequences([[0.5, 1.25], [3, 4, 5, 6]], 3, dtype=np.float32)
+    assert got.dtype == np.float32
+    check(got, [[0.0, 0.5, 1.25], [4.0, 5.0, 6.0]])
+    got = pad_sequences([[0.5]], 2, dtype="float32", padding="post", value=np.nan)
+    assert np.isnan(got[0, 1]) and got[0, 0] == 0.5
+
+
+def test_object_dtype_keeps_python_strings_of_any_length() -> None:
+    words = [["the", "cat", "sat"], ["a", "dog"], []]
+    got = pad_sequences(words, dtype=object, value="<pad>")
+    assert got.dtype == object and got.shape == (3, 3)
+    assert got.tolist() == [
+        ["the", "cat", "sat"],
+        ["<pad>", "a", "dog"],
+        ["<pad>", "<pad>", "<pad>"],
+    ]
+    assert all(type(w) is str for w in got.ravel())
+    got = pad_sequences(words, 2, dtype=object, value="", padding="post", truncating="post")
+    assert got.tolist() == [["the", "cat"], ["a", "dog"], ["", ""]]
+    # Keras' default value is 0.0, and an object array keeps it as the float 0.0
+    got = pad_sequences([["a"], []], dtype=object)
+    assert got.tolist() == [["a"], [0.0]] and type(got[1, 0]) is float
+
+
+@pytest.mark.parametrize("dtype", [np.str_, str, "U"])
+def test_str_dtype_is_as_wide_as_the_widest_string(dtype: object) -> None:
+    # The widest of "the", "mouse", "<pad>" is 5 characters: <U5, nothing cut (Keras would
+    # make <U1 here and keep only "t", "m", "<").
+    got = pad_sequences([["the", "mouse"], ["a"]], dtype=dtype, value="<pad>")
+    assert got.dtype == np.dtype("<U5")
+    assert got.tolist() == [["the", "mouse"], ["<pad>", "a"]]
+    # a truncated-away long word does not widen the result: "hippopotamus" is dropped
+    got = pad_sequences([["hippopotamus", "ox"], ["a"]], 1, dtype=dtype, value="-")
+    assert got.dtype == np.dtype("<U2")
+    assert got.tolist() == [["ox"], ["a"]]
+    # the default value 0.0 becomes the string '0.0', as in NumPy
+    assert pad_sequences([["a"], []], dtype=dtype).tolist() == [["a"], ["0.0"]]
+    assert pad_sequences([[], []], 2, dtype=dtype, value="").dtype == np.dtype("<U1")
+
+
+def test_sized_str_and_bytes_dtypes() -> None:
+    got = pad_sequences([["abc", "d"]], 3, dtype="<U2", value="-")
+    assert got.dtype == np.dtype("<U2")
+    assert got.tolist() == [["-", "ab", "d"]]  # a sized dtype cuts, as NumPy does
+    got = pad_sequences([[b"ab"], []], dtype=bytes, value=b"-")
+    assert got.dtype == np.dtype("S2") and got.tolist() == [[b"ab"], [b"-"]]
 
 
 def test_empty_sequences_and_empty_input() -> None:
@@ -86,8 +151,40 @@ def test_other_bad_input() -> None:
         pad_sequences("abc")
     with pytest.raises(ValueError, match="maxlen must be None or an integer >= 0, got -1"):
         pad_sequences(SEQS, -1)
-    with pytest.raises(ValueError, match="value 'x' is a str but dtype is int64"):
+    with pytest.raises(ValueError, match="value 'x' is a str but dtype is int32"):
         pad_sequences(SEQS, value="x")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: pad_sequences([[1], ["a", "b"]]),
+            r"^pad_sequences: sequences\[1\] cannot be converted to int32 \(invalid literal .*\); "
+            r"sequences of strings need dtype=object or dtype=str$",
+        ),
+        (
+            lambda: pad_sequences([[2**40]]),
+            r"^pad_sequences: sequences\[0\] does not fit in int32 \(.*out of bounds.*\)$",
+        ),
+        (
+            lambda: pad_sequences(SEQS, dtype="float32", value="x"),
+            r"^pad_sequences: value 'x' is a str but dtype is float32; use dtype=object",
+        ),
+        (
+            lambda: pad_sequences(SEQS, value=None),
+            r"^pad_sequences: value None cannot be stored as int32 \(",
+        ),
+        (
+            lambda: pad_sequences(SEQS, dtype="no-such-type"),
+            r"^pad_sequences: dtype 'no-such-type' is not a NumPy dtype$",
+        ),
+    ],
+)
+def test_dtype_errors_are_one_clear_line(call: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        call()  # type: ignore[operator]
+    assert "\n" not in str(info.value)
 
 
 def test_sequence_lengths() -> None:

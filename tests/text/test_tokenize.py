@@ -23,6 +23,7 @@ PUBLIC = {
     "pad_sequences",
     "sequence_lengths",
     "text_to_word_sequence",
+    "tokenizer_from_json",
     "word_tokenize",
 }
 

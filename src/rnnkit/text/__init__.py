@@ -6,7 +6,7 @@ Depends on nothing else in rnnkit.
 from rnnkit.text.batching import BucketBatchSampler, TextBatch, collate_padded, pad_batch
 from rnnkit.text.padding import pad_sequences, sequence_lengths
 from rnnkit.text.tokenize import char_tokenize, word_tokenize
-from rnnkit.text.tokenizer import Tokenizer, text_to_word_sequence
+from rnnkit.text.tokenizer import Tokenizer, text_to_word_sequence, tokenizer_from_json
 from rnnkit.text.vocab import Vocab
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "pad_sequences",
     "sequence_lengths",
     "text_to_word_sequence",
+    "tokenizer_from_json",
     "word_tokenize",
 ]

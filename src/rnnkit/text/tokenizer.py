@@ -11,21 +11,33 @@ occurrence; ``oov_token``, when given, takes index 1.
 [[1, 6, 3, 4, 5]]
 >>> tok.sequences_to_texts([[1, 6, 3]])
 ['the dog sat']
+>>> tok.texts_to_matrix(["the cat, the dog"], mode="count")[0, :7]
+array([0., 2., 1., 0., 0., 0., 1.])
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from rnnkit._io import atomic_write_text
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
 Text = str | Sequence[str]  # a string, or a list of tokens already split
+
+MATRIX_MODES = ("binary", "count", "tfidf", "freq")
+
+# The config fields from_json needs (Keras also writes index_word: rebuilt from word_index).
+OPTIONS = ("num_words", "filters", "lower", "split", "char_level", "oov_token")
+TABLES = ("word_counts", "word_docs", "index_docs", "word_index")
 
 
 def text_to_word_sequence(
@@ -43,6 +55,25 @@ def text_to_word_sequence(
     return [w for w in text.split(split) if w]
 
 
+def _table(source: str, name: str, raw: object) -> dict[str, int]:
+    """One of the config's tables: a JSON string of an object mapping words (or, for
+    index_docs, indices) to integers."""
+    keys = "indices" if name == "index_docs" else "words"
+    try:
+        table = json.loads(raw) if isinstance(raw, str) else None
+    except json.JSONDecodeError:
+        table = None
+    if (
+        not isinstance(table, dict)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in table.values())
+        or (name == "index_docs" and not all(k.isascii() and k.isdigit() for k in table))
+    ):
+        raise ValueError(
+            f"{source}: field {name!r} must be a JSON string mapping {keys} to integers"
+        )
+    return table
+
+
 class Tokenizer:
     """Text → integer sequences, with Keras' semantics.
 
@@ -55,11 +86,17 @@ class Tokenizer:
         char_level: every character is a token (spaces and punctuation included).
         oov_token: if given, stored at index 1 and used for unknown or cut-off words, which
             are otherwise dropped.
+        analyzer: a function str → tokens used instead of ``filters`` / ``lower`` / ``split``
+            for string texts (not char_level), as in tf.keras; it is not saved by
+            :meth:`to_json` (Keras does not save it either).
+        document_count: the starting document count (what Keras' config carries).
 
     Attributes (after :meth:`fit_on_texts`):
-        word_counts: dict word → count, in first-occurrence order.
-        word_docs: dict word → number of texts containing it.
-        document_count: int, texts seen.
+        word_counts: OrderedDict word → count, in first-occurrence order.
+        word_docs: defaultdict(int) word → number of texts containing it.
+        index_docs: defaultdict(int) index → number of texts (or sequences, from
+            :meth:`fit_on_sequences`) containing it: what ``tfidf`` reads.
+        document_count: int, texts and sequences fitted on.
         word_index: dict word → index (from 1). index_word: its inverse.
     """
 
@@ -72,6 +109,8 @@ class Tokenizer:
         split: str = " ",
         char_level: bool = False,
         oov_token: str | None = None,
+        analyzer: Callable[[str], Iterable[str]] | None = None,
+        document_count: int = 0,
     ) -> None:
         if num_words is not None and (
             isinstance(num_words, bool) or not isinstance(num_words, int) or num_words < 1
@@ -81,15 +120,27 @@ class Tokenizer:
             )
         if not isinstance(split, str) or not split:
             raise ValueError(f"Tokenizer: split must be a non-empty str, got {split!r}")
+        if analyzer is not None and not callable(analyzer):
+            raise ValueError(f"Tokenizer: analyzer must be None or a function, got {analyzer!r}")
+        if (
+            isinstance(document_count, bool)
+            or not isinstance(document_count, int)
+            or document_count < 0
+        ):
+            raise ValueError(
+                f"Tokenizer: document_count must be an integer >= 0, got {document_count!r}"
+            )
         self.num_words = num_words
         self.filters = filters
         self.lower = lower
         self.split = split
         self.char_level = char_level
         self.oov_token = oov_token
-        self.word_counts: dict[str, int] = {}
-        self.word_docs: dict[str, int] = {}
-        self.document_count = 0
+        self.analyzer = analyzer
+        self.word_counts: OrderedDict[str, int] = OrderedDict()
+        self.word_docs: defaultdict[str, int] = defaultdict(int)
+        self.index_docs: defaultdict[int, int] = defaultdict(int)
+        self.document_count = document_count
         self.word_index: dict[str, int] = {}
         self.index_word: dict[int, str] = {}
 
@@ -107,6 +158,8 @@ class Tokenizer:
             return [t.lower() for t in text] if self.lower else list(text)
         if self.char_level:
             return list(text.lower() if self.lower else text)
+        if self.analyzer is not None:
+            return list(self.analyzer(text))
         return text_to_word_sequence(text, filters=self.filters, lower=self.lower, split=self.split)
 
     @staticmethod
@@ -123,6 +176,40 @@ class Tokenizer:
                     f"got {type(text).__name__}"
                 )
             yield text
+
+    @staticmethod
+    def _index_rows(owner: str, sequences: Iterable[Iterable[int]]) -> list[NDArray[np.int64]]:
+        """Index sequences → int64 arrays, checked: flat, integer, not negative."""
+        if isinstance(sequences, str | bytes) or not isinstance(sequences, Iterable):
+            raise ValueError(
+                f"Tokenizer.{owner}: sequences must be a list of index sequences, "
+                f"got {type(sequences).__name__}"
+            )
+        rows = []
+        for k, seq in enumerate(sequences):
+            try:
+                row = None if isinstance(seq, str | bytes) else np.asarray(seq)
+            except (ValueError, TypeError):  # ragged: [1, [2, 3]]
+                row = None
+            if row is None or row.ndim != 1:
+                raise ValueError(
+                    f"Tokenizer.{owner}: sequences[{k}] must be a flat sequence of word "
+                    f"indices, got {type(seq).__name__}"
+                    + ("" if row is None else f" of shape {row.shape}")
+                )
+            if row.size == 0:
+                row = np.zeros(0, dtype=np.int64)
+            elif row.dtype.kind not in "iu":
+                raise ValueError(
+                    f"Tokenizer.{owner}: sequences[{k}] must hold integer word indices, "
+                    f"got {row.dtype}"
+                )
+            elif row.min() < 0:
+                raise ValueError(
+                    f"Tokenizer.{owner}: sequences[{k}] holds the negative index {row.min()}"
+                )
+            rows.append(row.astype(np.int64, copy=False))
+        return rows
 
     def _check_fitted(self, owner: str) -> None:
         if self.document_count == 0 and not self.word_index:
@@ -143,7 +230,7 @@ class Tokenizer:
             for w in tokens:
                 self.word_counts[w] = self.word_counts.get(w, 0) + 1
             for w in dict.fromkeys(tokens):
-                self.word_docs[w] = self.word_docs.get(w, 0) + 1
+                self.word_docs[w] += 1
         # sorted() is stable: equal counts keep first-occurrence order.
         ranked = sorted(self.word_counts, key=lambda w: -self.word_counts[w])
         head = [] if self.oov_token is None else [self.oov_token]
@@ -152,14 +239,26 @@ class Tokenizer:
         vocab = head + [w for w in ranked if w != self.oov_token]
         self.word_index = {w: i for i, w in enumerate(vocab, start=1)}
         self.index_word = {i: w for w, i in self.word_index.items()}
+        # As Keras: recomputed from word_docs (entries from fit_on_sequences at indices that
+        # are no word's stay).
+        for w, c in self.word_docs.items():
+            self.index_docs[self.word_index[w]] = c
 
-    def texts_to_sequences(self, texts: Iterable[Text]) -> list[list[int]]:
-        """Each text → its word indices; unknown words (and indices >= num_words) become the
-        oov index when ``oov_token`` is set, otherwise they are dropped."""
-        self._check_fitted("texts_to_sequences")
+    def fit_on_sequences(self, sequences: Iterable[Iterable[int]]) -> None:
+        """Count documents from index sequences (for :meth:`sequences_to_matrix`'s ``tfidf``
+        when :meth:`fit_on_texts` was never called): ``document_count`` grows by the number
+        of sequences, ``index_docs[i]`` by the number of sequences containing ``i``.
+        ``word_index`` is not touched. Checked first, so a bad sequence changes nothing."""
+        rows = self._index_rows("fit_on_sequences", sequences)
+        self.document_count += len(rows)
+        for row in rows:
+            for i in np.unique(row).tolist():
+                self.index_docs[i] += 1
+
+    def _encode(self, owner: str, texts: Iterable[Text]) -> Iterator[list[int]]:
+        self._check_fitted(owner)
         oov = None if self.oov_token is None else self.word_index.get(self.oov_token)
-        out = []
-        for text in self._texts("texts_to_sequences", texts):
+        for text in self._texts(owner, texts):
             seq = []
             for w in self._tokens(text):
                 i = self.word_index.get(w)
@@ -167,14 +266,19 @@ class Tokenizer:
                     seq.append(i)
                 elif oov is not None:
                     seq.append(oov)
-            out.append(seq)
-        return out
+            yield seq
 
-    def sequences_to_texts(self, sequences: Iterable[Iterable[int]]) -> list[str]:
-        """Each index sequence → its words joined by spaces (Keras joins by ' ' even for
-        char_level); unknown or cut-off indices become ``oov_token`` or are dropped."""
-        self._check_fitted("sequences_to_texts")
-        out = []
+    def texts_to_sequences(self, texts: Iterable[Text]) -> list[list[int]]:
+        """Each text → its word indices; unknown words (and indices >= num_words) become the
+        oov index when ``oov_token`` is set, otherwise they are dropped."""
+        return list(self._encode("texts_to_sequences", texts))
+
+    def texts_to_sequences_generator(self, texts: Iterable[Text]) -> Iterator[list[int]]:
+        """:meth:`texts_to_sequences`, one text at a time."""
+        return self._encode("texts_to_sequences_generator", texts)
+
+    def _decode(self, owner: str, sequences: Iterable[Iterable[int]]) -> Iterator[str]:
+        self._check_fitted(owner)
         for seq in sequences:
             words = []
             for i in seq:
@@ -183,14 +287,94 @@ class Tokenizer:
                     words.append(w)
                 elif self.oov_token is not None:
                     words.append(self.oov_token)
-            out.append(" ".join(words))
-        return out
+            yield " ".join(words)
+
+    def sequences_to_texts(self, sequences: Iterable[Iterable[int]]) -> list[str]:
+        """Each index sequence → its words joined by spaces (Keras joins by ' ' even for
+        char_level); unknown or cut-off indices become ``oov_token`` or are dropped."""
+        return list(self._decode("sequences_to_texts", sequences))
+
+    def sequences_to_texts_generator(self, sequences: Iterable[Iterable[int]]) -> Iterator[str]:
+        """:meth:`sequences_to_texts`, one sequence at a time."""
+        return self._decode("sequences_to_texts_generator", sequences)
+
+    # ---- matrices ------------------------------------------------------------------------------
+
+    def _matrix_width(self, owner: str, mode: str) -> int:
+        """The number of columns (Keras' checks, each one ValueError, the mode checked first)."""
+        if mode not in MATRIX_MODES:
+            raise ValueError(
+                f"Tokenizer.{owner}: mode must be one of "
+                f"{', '.join(map(repr, MATRIX_MODES))}, got {mode!r}"
+            )
+        if self.num_words is not None:
+            width = self.num_words
+        elif self.word_index:
+            width = len(self.word_index) + 1
+        else:
+            raise ValueError(
+                f"Tokenizer.{owner}: the matrix width is unknown: give Tokenizer(num_words=...) "
+                "or call fit_on_texts(texts) first"
+            )
+        if mode == "tfidf" and not self.document_count:
+            raise ValueError(
+                f"Tokenizer.{owner}: mode 'tfidf' needs document counts; call "
+                "fit_on_texts(texts) (or fit_on_sequences(sequences)) first"
+            )
+        return width
+
+    def _matrix(self, rows: list[NDArray[np.int64]], width: int, mode: str) -> NDArray[np.float64]:
+        x = np.zeros((len(rows), width))
+        idf = None
+        if mode == "tfidf":
+            docs = np.zeros(width)
+            for j, c in self.index_docs.items():
+                if 0 <= j < width:
+                    docs[j] = c
+            idf = np.log(1 + self.document_count / (1 + docs))
+        for i, row in enumerate(rows):
+            if row.size == 0:
+                continue
+            cols, counts = np.unique(row[row < width], return_counts=True)
+            if mode == "binary":
+                x[i, cols] = 1.0
+            elif mode == "count":
+                x[i, cols] = counts
+            elif mode == "freq":
+                x[i, cols] = counts / row.size  # Keras divides by the whole length
+            else:
+                assert idf is not None
+                x[i, cols] = (1 + np.log(counts)) * idf[cols]
+        return x
+
+    def sequences_to_matrix(
+        self, sequences: Iterable[Iterable[int]], mode: str = "binary"
+    ) -> NDArray[np.float64]:
+        """Index sequences → a float64 matrix (N, W), Keras' ``sequences_to_matrix``.
+
+        ``W`` is ``num_words``, or ``len(word_index) + 1``; indices >= W are ignored (but
+        still count in a sequence's length for ``freq``). ``x[i, j]`` for index ``j``
+        occurring ``c`` times in sequence ``i`` (of length ``n``):
+
+        - ``binary``: 1;  ``count``: c;  ``freq``: c / n;
+        - ``tfidf``: ``(1 + log c) * log(1 + document_count / (1 + index_docs[j]))``.
+
+        Column 0 is no word's index: only a 0 in the input (padding) fills it, as in Keras.
+        """
+        width = self._matrix_width("sequences_to_matrix", mode)
+        rows = self._index_rows("sequences_to_matrix", sequences)
+        return self._matrix(rows, width, mode)
+
+    def texts_to_matrix(self, texts: Iterable[Text], mode: str = "binary") -> NDArray[np.float64]:
+        """:meth:`texts_to_sequences`, then :meth:`sequences_to_matrix` (column 0 stays 0)."""
+        width = self._matrix_width("texts_to_matrix", mode)
+        rows = [np.asarray(s, dtype=np.int64) for s in self._encode("texts_to_matrix", texts)]
+        return self._matrix(rows, width, mode)
 
     # ---- files -------------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
         """Keras' config layout: options, plus the tables as JSON strings."""
-        index_docs = {self.word_index[w]: c for w, c in self.word_docs.items()}
         return {
             "num_words": self.num_words,
             "filters": self.filters,
@@ -201,7 +385,7 @@ class Tokenizer:
             "document_count": self.document_count,
             "word_counts": json.dumps(self.word_counts),
             "word_docs": json.dumps(self.word_docs),
-            "index_docs": json.dumps(index_docs),
+            "index_docs": json.dumps(self.index_docs),
             "index_word": json.dumps(self.index_word),
             "word_index": json.dumps(self.word_index),
         }
@@ -212,14 +396,26 @@ class Tokenizer:
 
     @classmethod
     def from_json(cls, json_string: str, *, source: str = "Tokenizer.from_json") -> Tokenizer:
-        """Rebuild a tokenizer from :meth:`to_json` output or a Keras tokenizer JSON."""
+        """Rebuild a tokenizer from :meth:`to_json` output or a Keras tokenizer JSON
+        (:func:`tokenizer_from_json` is the same, under Keras' name)."""
         try:
             data = json.loads(json_string)
-            config = data["config"]
-            tables = {
-                name: json.loads(config[name])
-                for name in ("word_counts", "word_docs", "word_index")
-            }
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f"{source}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+            ) from None
+        except TypeError:
+            raise ValueError(
+                f"{source}: expected a JSON string, got {type(json_string).__name__}"
+            ) from None
+        config = data.get("config") if isinstance(data, dict) else None
+        if not isinstance(config, dict):
+            raise ValueError(f"{source}: not a tokenizer config (no 'config' object)")
+        for name in (*OPTIONS, "document_count", *TABLES):
+            if name not in config:
+                raise ValueError(f"{source}: not a tokenizer config (missing field {name!r})")
+        tables = {name: _table(source, name, config[name]) for name in TABLES}
+        try:
             tok = cls(
                 config["num_words"],
                 filters=config["filters"],
@@ -227,21 +423,13 @@ class Tokenizer:
                 split=config["split"],
                 char_level=config["char_level"],
                 oov_token=config["oov_token"],
+                document_count=config["document_count"],
             )
-            tok.document_count = int(config["document_count"])
-        except json.JSONDecodeError as e:
-            raise ValueError(
-                f"{source}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
-            ) from None
-        except (KeyError, TypeError) as e:
-            raise ValueError(
-                f"{source}: not a tokenizer config (missing or bad field {e})"
-            ) from None
-        for name, table in tables.items():
-            if not isinstance(table, dict) or not all(isinstance(v, int) for v in table.values()):
-                raise ValueError(f"{source}: field {name!r} must map words to integers")
-        tok.word_counts = tables["word_counts"]
-        tok.word_docs = tables["word_docs"]
+        except ValueError as e:  # a bad option value (num_words, document_count, ...)
+            raise ValueError(f"{source}: bad tokenizer config ({e})") from None
+        tok.word_counts = OrderedDict(tables["word_counts"])  # JSON objects keep their order
+        tok.word_docs = defaultdict(int, tables["word_docs"])
+        tok.index_docs = defaultdict(int, {int(k): v for k, v in tables["index_docs"].items()})
         tok.word_index = tables["word_index"]
         tok.index_word = {i: w for w, i in tok.word_index.items()}
         return tok
@@ -259,3 +447,12 @@ class Tokenizer:
         except FileNotFoundError:
             raise FileNotFoundError(f"{source}: no such file") from None
         return cls.from_json(text, source=source)
+
+
+def tokenizer_from_json(json_string: str) -> Tokenizer:
+    """Keras' ``tokenizer_from_json``: a :class:`Tokenizer` from a :meth:`Tokenizer.to_json`
+    string (ours or Keras'); the counts, ``index_docs`` and options come back as they were.
+
+    ValueError (one line) for a string that is not JSON or not a tokenizer config.
+    """
+    return Tokenizer.from_json(json_string, source="tokenizer_from_json")
