@@ -28,9 +28,27 @@ def test_torch_positional_order(ours: type, theirs: type, args: tuple[object, ..
     assert torch.allclose(layer(x)[0], reference(x)[0], atol=1e-6)
 
 
-def test_lstm_projection_is_refused_clearly() -> None:
-    with pytest.raises(ValueError, match=r"proj_size=4 .* not supported yet"):
-        LSTM(3, 5, 1, True, False, 0.0, False, 4)
+def test_lstm_proj_size_is_torchs_next_positional_argument() -> None:
+    """LSTM(I, H, layers, bias, batch_first, dropout, bidirectional, proj_size) as torch reads it,
+    and proj_size ≥ hidden_size refused as torch refuses it."""
+    args = (3, 5, 2, False, True, 0.0, True, 4)
+    layer, reference = LSTM(*args), nn.LSTM(*args)
+    assert layer.proj_size == reference.proj_size == 4
+    for name in ("num_layers", "bias", "batch_first", "bidirectional"):
+        assert getattr(layer, name) == getattr(reference, name), name
+    layer.load_state_dict(reference.state_dict())  # weight_hr_l{k}[_reverse] included, strictly
+    x = torch.randn(2, 6, 3)  # batch_first
+    (out, (h, c)), (out_ref, (h_ref, c_ref)) = layer(x), reference(x)
+    assert out.shape == out_ref.shape == (2, 6, 8) and h.shape == (4, 2, 4) and c.shape == (4, 2, 5)
+    for got, want in ((out, out_ref), (h, h_ref), (c, c_ref)):
+        assert torch.allclose(got, want, atol=1e-6)
+    for proj_size in (5, 6):
+        with pytest.raises(ValueError, match=r"smaller than hidden_size"):  # torch's words
+            nn.LSTM(3, 5, 1, True, False, 0.0, False, proj_size)
+        with pytest.raises(
+            ValueError, match=rf"smaller than hidden_size=5 .*proj_size={proj_size}"
+        ):
+            LSTM(3, 5, 1, True, False, 0.0, False, proj_size)
 
 
 @pytest.mark.parametrize("layer", [RNN(3, 4), LSTM(3, 4), GRU(3, 4)])

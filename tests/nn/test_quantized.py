@@ -35,6 +35,7 @@ def test_int8_layer_stays_close_to_the_float_layer(make: type, batch_first: bool
     ("layer", "what"),
     [
         (rnnkit.LSTM(4, 3, peephole=True), "peephole=True"),
+        (rnnkit.LSTM(4, 3, proj_size=2), "proj_size=2"),
         (rnnkit.GRU(4, 3, reset_after=False), "reset_after=False"),
         (rnnkit.RNN(4, 3), "the Elman RNN"),
     ],

@@ -218,14 +218,32 @@ def medium_shape(request: pytest.FixtureRequest) -> Shape:
 
 # --- problems -----------------------------------------------------------------------------------
 
+# Inputs an op takes by keyword, after batch_sizes (the LSTM's projection); :func:`call_op`.
+KEYWORD_INPUTS = ("w_hr",)
+
+
+def call_op(
+    op: Callable[..., Any],
+    inputs: Mapping[str, Tensor | None],
+    batch_sizes: list[int],
+    **options: Any,
+) -> Any:
+    """``op`` on ``inputs`` (named as in :attr:`Problem.inputs`): the positional ones in order,
+    then ``batch_sizes``, then those of :data:`KEYWORD_INPUTS` by name and ``options``."""
+    positional = [v for k, v in inputs.items() if k not in KEYWORD_INPUTS]
+    keywords = {k: v for k, v in inputs.items() if k in KEYWORD_INPUTS}
+    return op(*positional, batch_sizes, **keywords, **options)
+
 
 @dataclass
 class Problem:
     """Inputs of an op over packed rows, random upstream gradients, and the padded originals.
 
     ``inputs`` is ordered as the op's positional arguments: x (N, I), h0 [, c0] (B, H), w_ih,
-    w_hh, b_ih, b_hh [, w_ch]; absent ones (no bias, no peepholes) are None. ``upstream`` holds
-    a gradient for every output of the op: "out" (N, H), "h_n" [, "c_n"] (B, H).
+    w_hh, b_ih, b_hh [, w_ch]; absent ones (no bias, no peepholes) are None; then the keyword
+    ones, present only when used: w_hr (P, H), the LSTM's projection (h0 is then (B, P) and
+    w_hh (4H, P)). :func:`call_op` calls an op on them. ``upstream`` holds a gradient for every
+    output of the op: "out" (N, H or P), "h_n" (B, H or P) [, "c_n" (B, H)].
     """
 
     shape: Shape
@@ -313,16 +331,19 @@ def make_problem(
     bias: bool = True,
     cell: bool = False,
     peephole: bool = False,
+    proj: int = 0,
     seed: int = 0,
 ) -> Problem:
     """A random float64 :class:`Problem` for a family with ``gates`` gates (RNN 1, GRU 3, LSTM 4).
 
-    ``cell`` adds c0 and the peephole slot w_ch (LSTM), ``peephole`` fills that slot. Weights are
-    uniform in ±1/√H (torch's initialisation), x and the initial states in ±1, upstream gradients
-    standard normal.
+    ``cell`` adds c0 and the peephole slot w_ch (LSTM), ``peephole`` fills that slot; ``proj``
+    = P > 0 adds the LSTM's projection w_hr (P, H), and h0, w_hh's columns, "out" and "h_n" are
+    then P wide. Weights are uniform in ±1/√H (torch's initialisation), x and the initial states
+    in ±1, upstream gradients standard normal.
     """
     gen = torch.Generator().manual_seed(seed)
     T, B, n_in, H = shape.steps, shape.batch, shape.n_in, shape.hidden
+    P = proj or H
     k = 1 / math.sqrt(H)
 
     def uniform(*size: int, scale: float = 1.0) -> Tensor:
@@ -333,17 +354,19 @@ def make_problem(
 
     valid = torch.arange(T).unsqueeze(1) < torch.tensor(shape.lengths)  # (T, B)
     x_padded = uniform(T, B, n_in) * valid.unsqueeze(2)
-    grad_out_padded = normal(T, B, H) * valid.unsqueeze(2)
-    inputs: dict[str, Tensor | None] = {"x": None, "h0": uniform(B, H)}
+    grad_out_padded = normal(T, B, P) * valid.unsqueeze(2)
+    inputs: dict[str, Tensor | None] = {"x": None, "h0": uniform(B, P)}
     if cell:
         inputs["c0"] = uniform(B, H)
     inputs["w_ih"] = uniform(gates * H, n_in, scale=k)
-    inputs["w_hh"] = uniform(gates * H, H, scale=k)
+    inputs["w_hh"] = uniform(gates * H, P, scale=k)
     inputs["b_ih"] = uniform(gates * H, scale=k) if bias else None
     inputs["b_hh"] = uniform(gates * H, scale=k) if bias else None
     if cell:
         inputs["w_ch"] = uniform(3 * H, scale=k) if peephole else None
-    upstream = {"out": grad_out_padded, "h_n": normal(B, H)}
+    if proj:
+        inputs["w_hr"] = uniform(P, H, scale=k)
+    upstream = {"out": grad_out_padded, "h_n": normal(B, P)}
     if cell:
         upstream["c_n"] = normal(B, H)
     if shape.dense:
@@ -373,8 +396,8 @@ def run_autograd(
     leaves = {k: v.detach().clone().requires_grad_() for k, v in problem.present().items()}
     if not input_grad:
         leaves["x"].requires_grad_(False)
-    args = [leaves.get(k) for k in problem.inputs]
-    outs = op(*args, problem.batch_sizes)
+    args = {k: leaves.get(k) for k in problem.inputs}
+    outs = call_op(op, args, problem.batch_sizes)
     assert len(outs) == len(problem.upstream), f"{len(outs)} outputs, expected the upstream's"
     outputs = dict(zip(problem.upstream, outs, strict=True))
     wrt = {k: v for k, v in leaves.items() if v.requires_grad}
@@ -396,10 +419,11 @@ def run_gradcheck(op: Op, problem: Problem) -> bool:
     args = tuple(
         None if v is None else v.detach().clone().requires_grad_() for v in problem.inputs.values()
     )
-    batch_sizes = problem.batch_sizes
+    names, batch_sizes = list(problem.inputs), problem.batch_sizes
     result: bool = torch.autograd.gradcheck(
-        lambda *a: op(*a, batch_sizes), args, eps=1e-6, atol=1e-7, rtol=1e-5
-    )
+        lambda *a: call_op(op, dict(zip(names, a, strict=True)), batch_sizes),
+        args, eps=1e-6, atol=1e-7, rtol=1e-5,
+    )  # fmt: skip
     return result
 
 
@@ -420,6 +444,8 @@ _RNN = (rnn_forward, rnn_backward)
 FUSED_VARIANTS: dict[str, FusedVariant] = {
     "lstm": (*_LSTM, {"gates": 4, "cell": True}, {}),
     "lstm-peephole": (*_LSTM, {"gates": 4, "cell": True, "peephole": True}, {}),
+    "lstm-proj": (*_LSTM, {"gates": 4, "cell": True, "proj": 3}, {}),
+    "lstm-peephole-proj": (*_LSTM, {"gates": 4, "cell": True, "peephole": True, "proj": 3}, {}),
     "gru-reset_after": (*_GRU, {"gates": 3}, {"reset_after": True}),
     "gru-reset_before": (*_GRU, {"gates": 3}, {"reset_after": False}),
     "rnn-tanh": (*_RNN, {"gates": 1}, {"nonlinearity": "tanh"}),
@@ -431,7 +457,8 @@ def make_fused_problem(
     variant: str, lengths: tuple[int, ...], n_in: int, hidden: int, **options: Any
 ) -> Problem:
     """A problem for fused op ``variant`` (a name of the step-kernel tests: "lstm",
-    "lstm-peephole", "gru-reset_after", "gru-reset_before", "rnn-tanh", "rnn-relu"), with its
+    "lstm-peephole", "lstm-proj" and "lstm-peephole-proj" (P = 3: H must be 4 or more),
+    "gru-reset_after", "gru-reset_before", "rnn-tanh", "rnn-relu"), with its
     initial states and final-state gradients as transposed views (same values, columns not
     contiguous), as a caller may pass them."""
     problem = make_problem(Shape(lengths, n_in, hidden), **FUSED_VARIANTS[variant][2], **options)
@@ -446,8 +473,8 @@ def run_fused(variant: str, problem: Problem, step_impl: str) -> tuple[dict[str,
     """Forward then backward of fused op ``variant`` on ``problem`` with ``step_impl``: its
     outputs, the tensors of its cache and every gradient, each by name."""
     forward, backward, _, options = FUSED_VARIANTS[variant]
-    outs, cache = forward(
-        *problem.inputs.values(), problem.batch_sizes, **options, step_impl=step_impl
+    outs, cache = call_op(
+        forward, problem.inputs, problem.batch_sizes, **options, step_impl=step_impl
     )
     grads = backward(*problem.upstream.values(), cache, step_impl=step_impl)
     outputs = dict(zip(("out", "h_n", "c_n"), outs, strict=False))
@@ -485,12 +512,12 @@ def check_forward_backward_directly(
     inputs_before = {k: v.clone() for k, v in problem.present().items()}
     upstream_before = {k: v.clone() for k, v in problem.upstream.items()}
 
-    outs, cache = forward(*problem.inputs.values(), problem.batch_sizes)
+    outs, cache = call_op(forward, problem.inputs, problem.batch_sizes)
     assert_all_close("output", want_out, dict(zip(problem.upstream, outs, strict=True)))
     grads = backward(*problem.upstream.values(), cache, need_input_grad=need_input_grad)
 
     got = grads._asdict()
-    absent = {k for k, v in problem.inputs.items() if v is None}
+    absent = {k for k in got if problem.inputs.get(k) is None}  # w_hr absent when not given
     if not need_input_grad:
         absent.add("x")
     assert {k for k, v in got.items() if v is None} == absent

@@ -38,7 +38,8 @@ from rnnkit.ops._step_impl import resolve_step_impl
 from rnnkit.ops.cpu import _build
 from rnnkit.ops.cpu._build import BuildError, load_library
 
-VARIANTS = ["lstm", "lstm-peephole", "gru-reset_after", "gru-reset_before"]  # the RNN has none
+# the RNN has none; lstm-proj: the projection around the LSTM steps
+VARIANTS = ["lstm", "lstm-peephole", "lstm-proj", "gru-reset_after", "gru-reset_before"]
 DTYPES = {"f64": torch.float64, "f32": torch.float32}
 SHAPES = {  # (lengths, input size, hidden size): H 5 (remainder only), 16 (vectors only), 37
     "dense-T3-B3-H5": ((3, 3, 3), 3, 5),

@@ -42,27 +42,32 @@ def make_inputs(
     H: int = H,
     cell: bool = False,
     peephole: bool = False,
+    proj: int = 0,
     scale: float = 0.5,
 ) -> dict[str, Array]:
-    """Random inputs for a ``*_forward``: x, h0 [, c0], w_ih, w_hh, b_ih, b_hh [, w_ch].
+    """Random inputs for a ``*_forward``: x, h0 [, c0], w_ih, w_hh, b_ih, b_hh [, w_ch] [, w_hr].
 
-    Weights and biases are uniform in [−scale, scale], x, h0 and c0 uniform in [−1, 1].
+    ``proj`` = P > 0 (LSTM) adds the projection w_hr (P, H); h0 is then (B, P) and w_hh
+    (G·H, P). Weights and biases are uniform in [−scale, scale], x, h0 and c0 uniform in [−1, 1].
     """
 
     def u(*shape: int, s: float = 1.0) -> Array:
         return rng.uniform(-s, s, size=shape)
 
-    inputs = {"x": u(T, B, n_in), "h0": u(B, H)}
+    P = proj or H
+    inputs = {"x": u(T, B, n_in), "h0": u(B, P)}
     if cell:
         inputs["c0"] = u(B, H)
     inputs |= {
         "w_ih": u(gates * H, n_in, s=scale),
-        "w_hh": u(gates * H, H, s=scale),
+        "w_hh": u(gates * H, P, s=scale),
         "b_ih": u(gates * H, s=scale),
         "b_hh": u(gates * H, s=scale),
     }
     if peephole:
         inputs["w_ch"] = u(3 * H, s=scale)
+    if proj:
+        inputs["w_hr"] = u(P, H, s=scale)
     return inputs
 
 

@@ -179,3 +179,119 @@ def test_matches_torch(peephole: bool, rng: np.random.Generator, inputs_maker: M
     np.testing.assert_allclose(c_n, t_c.detach().numpy(), rtol=1e-12, atol=1e-14)
     for name, g in grads.items():
         np.testing.assert_allclose(g, p[name].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+# --- with a projection (Sak et al. 2014, torch's proj_size): h_t = W_hr (o ⊙ tanh(c_t)) ---------
+
+PROJ = {"T": 5, "B": 3, "n_in": 4, "H": 5, "proj": 3}  # odd sizes, P < H
+
+
+@pytest.mark.parametrize("peephole", [False, True], ids=["plain", "peephole"])
+def test_projection_backward_matches_central_differences(
+    peephole: bool, rng: np.random.Generator, inputs_maker: MakeInputs, grad_check: GradCheck
+) -> None:
+    """Every input, w_hr included, with random upstream gradients on out, h_n and c_n."""
+    inputs = inputs_maker(rng, 4, cell=True, peephole=peephole, **PROJ)
+    (out, (h_n, c_n)), cache = lstm_forward(**inputs)
+    assert out.shape == (5, 3, 3) and h_n.shape == (3, 3) and c_n.shape == (3, 5)
+    g_out, g_h, g_c = (rng.standard_normal(a.shape) for a in (out, h_n, c_n))
+
+    def loss() -> float:
+        (o, (hn, cn)), _ = lstm_forward(**inputs)
+        return float(np.sum(g_out * o) + np.sum(g_h * hn) + np.sum(g_c * cn))
+
+    grads = lstm_backward(g_out, (g_h, g_c), cache)
+    expected = KEYS | {"w_hr"} | ({"w_ch"} if peephole else set())
+    assert set(grads) == expected
+    grad_check(loss, inputs, grads)
+
+
+def test_projection_forward_by_hand() -> None:
+    """T = 1, zero weights and biases: i = f = o = 1/2 and g = 0, so c_1 = c_0 / 2 and
+    h_1 = W_hr (tanh(c_0 / 2) / 2), with a P = 2 projection of H = 3 units."""
+    c0 = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]])
+    w_hr = np.array([[1.0, 0.0, 2.0], [0.0, -1.0, 0.5]])
+    z = np.zeros
+    (out, (h_n, c_n)), _ = lstm_forward(
+        np.ones((1, 2, 4)), np.ones((2, 2)), c0, z((12, 4)), z((12, 2)), z(12), z(12), w_hr=w_hr
+    )
+    r = np.tanh(c0 / 2) / 2
+    np.testing.assert_allclose(c_n, c0 / 2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(h_n, r @ w_hr.T, rtol=0, atol=1e-15)
+    assert h_n.shape == (2, 2) and c_n.shape == (2, 3)
+    np.testing.assert_array_equal(out[0], h_n)
+
+
+def test_identity_projection_equals_plain(
+    rng: np.random.Generator, inputs_maker: MakeInputs
+) -> None:
+    """W_hr = I (P = H): the same function as no projection, gradient of W_hr aside."""
+    inputs = inputs_maker(rng, 4, cell=True, peephole=True)
+    (out, (h_n, c_n)), cache = lstm_forward(**inputs)
+    (out_p, (h_p, c_p)), cache_p = lstm_forward(**inputs, w_hr=np.eye(5))
+    np.testing.assert_allclose(h_p, h_n, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(out_p, out, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(c_p, c_n, rtol=1e-14, atol=1e-15)
+    g = (rng.standard_normal(h_n.shape), rng.standard_normal(c_n.shape))
+    g_out = rng.standard_normal(out.shape)
+    grads, grads_p = lstm_backward(g_out, g, cache), lstm_backward(g_out, g, cache_p)
+    assert set(grads_p) == set(grads) | {"w_hr"}
+    for name in grads:
+        np.testing.assert_allclose(grads_p[name], grads[name], rtol=1e-12, atol=1e-14)
+    # dL/dW_hr = Σ_t dh_tᵀ r_t with r_t = h_t here: nonzero
+    assert np.abs(grads_p["w_hr"]).max() > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "match"),
+    [
+        ("w_hr", (3,), r"lstm_forward: w_hr must be 2-D \(P, H\), got shape \(3,\)"),
+        (
+            "w_hh",
+            (20, 5),
+            r"lstm_forward: w_hh must have shape \(4H, P\) = \(20, 3\), got \(20, 5\)",
+        ),
+        ("h0", (3, 5), r"lstm_forward: h0 must have shape \(B, P\) = \(3, 3\), got \(3, 5\)"),
+        ("c0", (3, 3), r"lstm_forward: c0 must have shape \(B, H\) = \(3, 5\), got \(3, 3\)"),
+    ],
+)
+def test_projection_rejects_bad_shapes(
+    name: str,
+    shape: tuple[int, ...],
+    match: str,
+    rng: np.random.Generator,
+    inputs_maker: MakeInputs,
+) -> None:
+    inputs = inputs_maker(rng, 4, cell=True, **PROJ)
+    inputs[name] = np.zeros(shape)
+    with pytest.raises(ValueError, match=match):
+        lstm_forward(**inputs)
+
+
+def test_projection_matches_torch(rng: np.random.Generator, inputs_maker: MakeInputs) -> None:
+    """Same outputs and gradients as torch.nn.LSTM(proj_size=P)."""
+    torch = pytest.importorskip("torch")
+    inputs = inputs_maker(rng, 4, cell=True, **PROJ)
+    (out, (h_n, c_n)), cache = lstm_forward(**inputs)
+    g_out, g_h, g_c = (rng.standard_normal(a.shape) for a in (out, h_n, c_n))
+    grads = lstm_backward(g_out, (g_h, g_c), cache)
+
+    p = {k: torch.from_numpy(v.copy()).requires_grad_() for k, v in inputs.items()}
+    layer = torch.nn.LSTM(4, 5, proj_size=3).double()
+    names = {"w_ih": "weight_ih_l0", "w_hh": "weight_hh_l0", "b_ih": "bias_ih_l0"}
+    names |= {"b_hh": "bias_hh_l0", "w_hr": "weight_hr_l0"}
+    params = {theirs: p[ours] for ours, theirs in names.items()}
+    t_out, (t_h, t_c) = torch.func.functional_call(
+        layer, params, (p["x"], (p["h0"][None], p["c0"][None]))
+    )
+    loss = (
+        torch.sum(t_out * torch.from_numpy(g_out))
+        + torch.sum(t_h[0] * torch.from_numpy(g_h))
+        + torch.sum(t_c[0] * torch.from_numpy(g_c))
+    )
+    loss.backward()
+    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h_n, t_h[0].detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c_n, t_c[0].detach().numpy(), rtol=1e-12, atol=1e-14)
+    for name, g in grads.items():
+        np.testing.assert_allclose(g, p[name].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

@@ -14,6 +14,21 @@ def check_size(owner: str, name: str, value: object) -> int:
     return value
 
 
+def check_proj_size(owner: str, value: object, hidden_size: object) -> int:
+    """torch's rule for an LSTM's ``proj_size``: an integer, 0 (no projection) or in
+    [1, hidden_size), or ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"{owner}: proj_size must be a non-negative integer (0: no projection), got {value!r}"
+        )
+    if value and isinstance(hidden_size, int) and value >= hidden_size:
+        raise ValueError(
+            f"{owner}: proj_size must be smaller than hidden_size={hidden_size} (torch's rule), "
+            f"got proj_size={value}"
+        )
+    return value
+
+
 def check_dropout(owner: str, value: object) -> float:
     """A probability in [0, 1], or ValueError."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:

@@ -49,6 +49,7 @@ from rnnkit.nn._checks import (
     check_backend,
     check_dropout,
     check_finite,
+    check_proj_size,
     check_size,
 )
 from rnnkit.nn._dispatch import Backend, Dispatch
@@ -70,7 +71,7 @@ from rnnkit.ops._packed import final_rows
 from rnnkit.ops.rnn import NONLINEARITIES
 
 SequenceOp = Callable[..., Any]  # rnnkit.ops' *_fused or *_loop
-State = tuple[Tensor, ...]  # (h,) or (h, c), each (L·D, B, H)
+State = tuple[Tensor, ...]  # (h,) or (h, c), each (L·D, B, H); h (L·D, B, P) with a projection
 Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # w_ih, w_hh, b_ih, b_hh
 CallWeights = dict[str, Tensor]  # one call's torch-named weights by name, in torch's order
 
@@ -152,12 +153,11 @@ class _RecurrentLayer(nn.Module):
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
-        G, H = self.gates * hidden_size, hidden_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else H * self.num_directions
+            layer_input = input_size if layer == 0 else self._out_size * self.num_directions
             for suffix in self._suffixes():
                 names = self._weight_names(layer, suffix)
-                shapes = [(G, layer_input), (G, H), (G,), (G,)][: len(names)]
+                shapes = self._weight_shapes(layer_input)
                 for param_name, shape in zip(names, shapes, strict=True):
                     self.register_parameter(param_name, nn.Parameter(torch.empty(shape, **factory)))
                 self._add_extra_parameters(layer, suffix, factory)
@@ -218,14 +218,33 @@ class _RecurrentLayer(nn.Module):
         """Why the last forward call ran ``backend_used``: ``last_dispatch.reason``."""
         return self.last_dispatch.reason
 
+    @property
+    def _out_size(self) -> int:
+        """Width of h: each direction's output, the recurrent input, h_0 and h_n
+        (``hidden_size``; the LSTM's ``proj_size`` with a projection)."""
+        return self.hidden_size
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        """Width of each state, as in hx: h, then the LSTM's c (always ``hidden_size``)."""
+        return (self._out_size,) + (self.hidden_size,) * (self.num_states - 1)
+
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse") if self.bidirectional else ("",)
 
     def _weight_names(self, layer: int, suffix: str) -> list[str]:
+        """torch's parameter names of one layer and direction, in torch's order."""
         names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
         if self.bias:
             names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
         return names
+
+    def _weight_shapes(self, layer_input: int) -> list[tuple[int, ...]]:
+        """The shapes of :meth:`_weight_names`' parameters, for a layer taking ``layer_input``."""
+        G = self.gates * self.hidden_size
+        shapes: list[tuple[int, ...]] = [(G, layer_input), (G, self._out_size)]
+        if self.bias:
+            shapes += [(G,), (G,)]
+        return shapes
 
     def _call_weights(self) -> CallWeights:
         """This forward call's torch-named weights: the parameters, except that in training with
@@ -388,7 +407,7 @@ class _RecurrentLayer(nn.Module):
                 dispatch.backend, x.reshape(steps * batch, self.input_size), [batch] * steps,
                 state, weights,
             )  # fmt: skip
-            output = rows.view(steps, batch, self.num_directions * self.hidden_size)
+            output = rows.view(steps, batch, self.num_directions * self._out_size)
             output = output.transpose(0, 1) if self.batch_first else output
         self._record(dispatch)
         if unbatched:
@@ -528,25 +547,32 @@ class _RecurrentLayer(nn.Module):
     # -- state and lengths ---------------------------------------------------------------------
 
     def _initial_state(self, hx: Any, batch: int, unbatched: bool, like: Tensor) -> State:
-        """hx as a tuple of (L·D, B, H) tensors, zeros where None, shapes checked."""
+        """hx as a tuple of (L·D, B, ·) tensors (widths :meth:`_state_sizes`), zeros where None,
+        shapes checked."""
         name = type(self).__name__
-        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        stacked = self.num_layers * self.num_directions
+        shapes = [(stacked, batch, size) for size in self._state_sizes()]
         if hx is None:
-            zeros = like.new_zeros(shape)
-            return (zeros,) * self.num_states
+            zeros = like.new_zeros(shapes[0])
+            return tuple(zeros if s == shapes[0] else like.new_zeros(s) for s in shapes)
         parts = (hx,) if isinstance(hx, Tensor) else tuple(hx)
         if len(parts) != self.num_states or not all(isinstance(p, Tensor) for p in parts):
             expected = "a tensor h_0" if self.num_states == 1 else "a tuple (h_0, c_0)"
             raise ValueError(f"{name}: hx must be {expected}, got {type(hx).__name__}")
-        want = shape[::2] if unbatched else shape
         labels = ("h_0", "c_0")
-        for label, part in zip(labels, parts, strict=False):
+        for label, part, shape in zip(labels, parts, shapes, strict=False):
             self._check_dtype(f"hx {label}", part)
+            want = shape[::2] if unbatched else shape
             if tuple(part.shape) != want:
                 raise ValueError(
                     f"{name}: hx {label} must have shape {want}, got {tuple(part.shape)}"
+                    + self._state_shape_note()
                 )
         return tuple(p.unsqueeze(1) for p in parts) if unbatched else parts
+
+    def _state_shape_note(self) -> str:
+        """What a wrong hx shape's message adds (the LSTM's projection: why h_0 and c_0 differ)."""
+        return ""
 
     def _public_state(self, state: State) -> Any:
         return state[0] if self.num_states == 1 else state
@@ -659,7 +685,7 @@ class RNN(_RecurrentLayer):
 
 
 class LSTM(_RecurrentLayer):
-    r"""LSTM, plain or with peepholes (Gers & Schmidhuber 2000).
+    r"""LSTM, plain, with peepholes (Gers & Schmidhuber 2000), with projections (Sak et al. 2014).
 
     .. math::
         i = σ(W_{ii} x + b_{ii} + W_{hi} h_{t-1} + b_{hi} + w_{ci} ⊙ c_{t-1}) \\
@@ -667,18 +693,21 @@ class LSTM(_RecurrentLayer):
         g = \tanh(W_{ig} x + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
         c_t = f ⊙ c_{t-1} + i ⊙ g \\
         o = σ(W_{io} x + b_{io} + W_{ho} h_{t-1} + b_{ho} + w_{co} ⊙ c_t) \\
-        h_t = o ⊙ \tanh(c_t)
+        h_t = o ⊙ \tanh(c_t) \quad \text{or, with proj\_size}, \quad
+            h_t = W_{hr} (o ⊙ \tanh(c_t))
 
-    The w_c· terms exist only with ``peephole=True``.
+    The w_c· terms exist only with ``peephole=True``, W_hr only with ``proj_size`` > 0.
 
     Args:
         input_size, hidden_size, num_layers: as in ``torch.nn.LSTM``.
         peephole: add the diagonal peephole weights ``weight_ch_l{k}`` (3H,), order i, f, o.
         forget_bias: the initial forget-gate bias, on the sum ``b_if + b_hf`` (Jozefowicz et
             al. 2015); ``bias_ih``'s forget slice holds it and ``bias_hh``'s is zero.
-        bias, batch_first, dropout, bidirectional: as in ``torch.nn.LSTM``, in its positional
-            order; ``proj_size`` (torch's next positional argument) must be 0: projections are
-            not supported yet.
+        bias, batch_first, dropout, bidirectional, proj_size: as in ``torch.nn.LSTM``, in its
+            positional order. ``proj_size`` = P in [1, hidden_size) adds ``weight_hr_l{k}``
+            (P, H): h_t (the output, the recurrent input, h_0 and h_n) is then P wide and c_t
+            stays H wide; 0 (default): no projection. It runs on every backend, with peepholes
+            on ``fused`` and ``loop``.
         backend: ``"auto"`` (default: ``native`` for the plain LSTM, ``fused`` with peepholes),
             ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
@@ -688,9 +717,11 @@ class LSTM(_RecurrentLayer):
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
     ``PackedSequence``; ``hx`` = (h_0, c_0), each (L·D, B, H), or None; ``lengths`` (B,).
     Outputs: ``output`` (T, B, D·H) (zeros past each length), ``(h_n, c_n)`` each (L·D, B, H).
-    Parameters: torch's ``weight_ih_l{k}`` (4H, ·), ``weight_hh_l{k}`` (4H, H),
-    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H,), gate order i, f, g, o; ``_reverse`` for the
-    backward direction; and ``weight_ch_l{k}`` (3H,) with peepholes.
+    With ``proj_size`` = P, h_0, h_n and the output are P wide: (L·D, B, P), (T, B, D·P).
+    Parameters: torch's ``weight_ih_l{k}`` (4H, ·), ``weight_hh_l{k}`` (4H, H or P),
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4H,), gate order i, f, g, o, and ``weight_hr_l{k}``
+    (P, H) with a projection; ``_reverse`` for the backward direction; and ``weight_ch_l{k}``
+    (3H,) with peepholes.
     After each call ``last_dispatch`` (``backend_used``, ``backend_reason``) says which backend
     that call ran and why; ``last_training_dispatch`` the same for the last call with gradients.
 
@@ -724,11 +755,7 @@ class LSTM(_RecurrentLayer):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        if proj_size:
-            raise ValueError(
-                f"LSTM: proj_size={proj_size} (LSTM with projections) is not supported yet; use "
-                "torch.nn.LSTM for it, or proj_size=0"
-            )
+        self.proj_size = check_proj_size("LSTM", proj_size, hidden_size)
         self.peephole = bool(peephole)
         self.forget_bias = check_finite("LSTM", "forget_bias", forget_bias)
         super().__init__(
@@ -736,6 +763,30 @@ class LSTM(_RecurrentLayer):
             dropout=dropout, bidirectional=bidirectional, backend=backend,
             weight_drop=weight_drop, zoneout=zoneout, device=device, dtype=dtype,
         )  # fmt: skip
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("proj_size", 0)  # pickled before projections
+        super().__setstate__(state)
+
+    @property
+    def _out_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _weight_names(self, layer: int, suffix: str) -> list[str]:
+        names = super()._weight_names(layer, suffix)
+        return [*names, f"weight_hr_l{layer}{suffix}"] if self.proj_size else names
+
+    def _weight_shapes(self, layer_input: int) -> list[tuple[int, ...]]:
+        shapes = super()._weight_shapes(layer_input)
+        return [*shapes, (self.proj_size, self.hidden_size)] if self.proj_size else shapes
+
+    def _state_shape_note(self) -> str:
+        if not self.proj_size:
+            return ""
+        return (
+            f" (with proj_size={self.proj_size}, h_0 is proj_size wide and c_0 "
+            f"hidden_size={self.hidden_size} wide)"
+        )
 
     def _add_extra_parameters(self, layer: int, suffix: str, factory: dict[str, Any]) -> None:
         if self.peephole:
@@ -748,7 +799,8 @@ class LSTM(_RecurrentLayer):
         return "peephole=True" if self.peephole else None
 
     def _variant_repr(self) -> str:
-        return ", peephole=True" if self.peephole else ""
+        text = f", proj_size={self.proj_size}" if self.proj_size else ""
+        return text + (", peephole=True" if self.peephole else "")
 
     def reset_parameters(self) -> None:
         """torch's uniform initialisation, then the forget-gate bias (on b_ih; b_hh's is 0)."""
@@ -775,8 +827,9 @@ class LSTM(_RecurrentLayer):
         suffix: str,
     ) -> tuple[Tensor, State]:
         w_ch = getattr(self, f"weight_ch_l{layer}{suffix}") if self.peephole else None
+        w_hr = weights[f"weight_hr_l{layer}{suffix}"] if self.proj_size else None
         w = self._direction_weights(weights, layer, suffix)
-        out, h, c = op(x, state[0], state[1], *w, w_ch, batch_sizes)
+        out, h, c = op(x, state[0], state[1], *w, w_ch, batch_sizes, w_hr=w_hr)
         return out, (h, c)
 
     def _run_native(

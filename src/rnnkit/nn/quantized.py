@@ -23,6 +23,8 @@ def _torch_twin(layer: RNN | LSTM | GRU) -> nn.LSTM | nn.GRU:
     """torch's float layer with ``layer``'s weights (strict load)."""
     name = type(layer).__name__
     missing = layer._missing_in_torch()
+    if missing is None and isinstance(layer, LSTM) and layer.proj_size:
+        missing = f"proj_size={layer.proj_size}"  # torch's int8 LSTM has no projection
     if isinstance(layer, RNN) or missing is not None:
         what = "the Elman RNN" if isinstance(layer, RNN) else missing
         raise ValueError(

@@ -58,9 +58,24 @@ def final_rows(rows: Tensor, batch_sizes: Sequence[int]) -> Tensor:
     batch = batch_sizes[0]
     if is_dense(batch_sizes):
         return rows[rows.shape[0] - batch :].clone()
-    offsets = torch.tensor(step_offsets(batch_sizes)[:-1], device=rows.device)  # (T,)
-    lengths = sequence_lengths(batch_sizes, rows.device)  # (B,)
-    return rows[offsets[lengths - 1] + torch.arange(batch, device=rows.device)]
+    return rows[_final_row_index(batch_sizes, rows.device)]
+
+
+def set_final_rows(rows: Tensor, values: Tensor, batch_sizes: Sequence[int]) -> None:
+    """The inverse of :func:`final_rows`, in place: the row of each sequence's last step in
+    ``rows`` (N, H) becomes that sequence's row of ``values`` (B, H)."""
+    batch = batch_sizes[0]
+    if is_dense(batch_sizes):
+        rows[rows.shape[0] - batch :].copy_(values)
+    else:
+        rows.index_copy_(0, _final_row_index(batch_sizes, rows.device), values)
+
+
+def _final_row_index(batch_sizes: Sequence[int], device: torch.device) -> Tensor:
+    """Where each sequence's last step is in the packed rows: (B,) int64, in batch order."""
+    offsets = torch.tensor(step_offsets(batch_sizes)[:-1], device=device)  # (T,)
+    lengths = sequence_lengths(batch_sizes, device)  # (B,)
+    return offsets[lengths - 1] + torch.arange(batch_sizes[0], device=device)
 
 
 def reverse_index(batch_sizes: Sequence[int], device: torch.device) -> Tensor:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
     reason="needs a CUDA GPU and triton (make gpu-check on a GPU machine)",
 )
 
-VARIANTS = ["lstm", "lstm-peephole", "gru-reset_after", "gru-reset_before", "rnn-tanh"]
+VARIANTS = ["lstm", "lstm-peephole", "lstm-proj", "gru-reset_after", "gru-reset_before", "rnn-tanh"]
 T, B = 256, 64
 # Largest difference over a tensor's largest value. fp32: the two implementations round
 # differently (Triton's exp and tanh vs torch's), ~1e-7 a step, grown over 256 steps forward

@@ -23,7 +23,10 @@ from rnnkit.ops._step_impl import resolve_step_impl
 
 pytest.importorskip("triton")
 
-VARIANTS = ["lstm", "lstm-peephole", "gru-reset_after", "gru-reset_before", "rnn-tanh", "rnn-relu"]
+VARIANTS = [
+    "lstm", "lstm-peephole", "lstm-peephole-proj",
+    "gru-reset_after", "gru-reset_before", "rnn-tanh", "rnn-relu",
+]  # fmt: skip
 SHAPES = {  # (lengths, input size, hidden size); the ragged one packs to batch_sizes 3, 3, 2, 1
     "dense-T3-B3-H7": ((3, 3, 3), 3, 7),
     "ragged-T4-B3-H5": ((4, 3, 2), 4, 5),
