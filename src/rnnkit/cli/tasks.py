@@ -167,7 +167,8 @@ def run_train(args: argparse.Namespace) -> int:
             result["val_loss"] = kept["val_loss"]
     else:
         parts.append("no validation split: the last epoch's weights are kept;")
-    parts.append(f"next: rnnkit evaluate {args.out} --split test")
+    split = "test" if run.data().split("test") else "val"  # Tiny Shakespeare has no test
+    parts.append(f"next: rnnkit evaluate {args.out} --split {split}")
     emit(args, result, " ".join(parts))
     return 0
 
