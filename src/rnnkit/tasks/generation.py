@@ -11,6 +11,7 @@ its recurrent state between calls.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -44,7 +45,12 @@ def filter_logits(
     """logits (..., V) divided by ``temperature``, with every token outside the ``top_k`` most
     likely, and outside the smallest set whose probability reaches ``top_p``, set to -inf."""
     check_sampling(temperature, top_k, top_p)
-    scores = logits / temperature
+    return _filtered(logits, temperature, top_k, top_p)
+
+
+def _filtered(logits: Tensor, temperature: float, top_k: int | None, top_p: float | None) -> Tensor:
+    """:func:`filter_logits` of settings already checked (once per text, not per token)."""
+    scores = logits / temperature if temperature != 1 else logits
     if top_k is not None and top_k < scores.shape[-1]:
         kth = scores.topk(top_k, dim=-1).values[..., -1:]
         scores = scores.masked_fill(scores < kth, float("-inf"))
@@ -61,9 +67,31 @@ def sample_next(
     top_p: float | None = None, generator: torch.Generator | None = None,
 ) -> Tensor:  # fmt: skip
     """One token id per row of logits (B, V) → (B,), drawn from the filtered distribution."""
-    probabilities = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p)
-    probabilities = probabilities.float().softmax(-1)
+    check_sampling(temperature, top_k, top_p)
+    return _drawn(logits, temperature, top_k, top_p, generator)
+
+
+def _drawn(
+    logits: Tensor, temperature: float, top_k: int | None, top_p: float | None,
+    generator: torch.Generator | None,
+) -> Tensor:  # fmt: skip
+    probabilities = _filtered(logits, temperature, top_k, top_p).float().softmax(-1)
     return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
+
+
+@contextlib.contextmanager
+def _small_steps(device: torch.device, steps: int) -> Iterator[None]:
+    """Reading one token at a time on the CPU, torch's own LSTM/GRU kernels run a step about 3×
+    faster than its oneDNN ones, which it picks by default and which win on whole batches
+    (``benchmarks/results/lm-speed-2026-12-02.md``); oneDNN is turned off for such a call only."""
+    if device.type != "cpu" or steps > 1 or not torch.backends.mkldnn.enabled:
+        yield
+        return
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = True  # type: ignore[assignment]
 
 
 class TextGenerator:
@@ -96,6 +124,8 @@ class TextGenerator:
         if seed is not None:
             self.generator = torch.Generator(device=device).manual_seed(seed)
         self.eos = vocab.specials[0] if vocab.specials else None
+        self.device = device
+        self.line_end = self._line_end()[0]  # the id a line ends with
 
     @classmethod
     def from_run(
@@ -158,11 +188,11 @@ class TextGenerator:
         return [0]
 
     def _read(self, ids: list[int]) -> None:
-        device = next(self.model.parameters()).device
-        batch = torch.tensor([ids], dtype=torch.long, device=device)  # (1, T)
-        logits, self.state = self.model.forward_tokens(batch, self.state)
+        batch = torch.tensor([ids], dtype=torch.long, device=self.device)  # (1, T)
+        with _small_steps(self.device, len(ids)):
+            logits, self.state = self.model.forward_tokens(batch, self.state)
         self.logits = logits[0, -1]
-        self.at_line_start = ids[-1] == self._line_end()[0]
+        self.at_line_start = ids[-1] == self.line_end
 
     def _start(self) -> Tensor:
         if self.logits is None:
@@ -205,12 +235,7 @@ class TextGenerator:
     ) -> Iterator[str]:
         for _ in range(tokens):
             logits = self._start()
-            index = int(
-                sample_next(
-                    logits.unsqueeze(0), temperature=temperature, top_k=top_k, top_p=top_p,
-                    generator=self.generator,
-                )[0]
-            )  # fmt: skip
+            index = int(_drawn(logits.unsqueeze(0), temperature, top_k, top_p, self.generator)[0])
             token = self.vocab.token(index)
             yield self.render(token, self.at_line_start)
             self._read([index])
