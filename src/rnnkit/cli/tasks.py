@@ -28,6 +28,7 @@ from rnnkit.pipelines.run import (
     Run,
     backend_summary,
     compare,
+    has_split,
     record_quality,
     train,
 )
@@ -167,7 +168,7 @@ def run_train(args: argparse.Namespace) -> int:
             result["val_loss"] = kept["val_loss"]
     else:
         parts.append("no validation split: the last epoch's weights are kept;")
-    split = "test" if run.data().split("test") else "val"  # Tiny Shakespeare has no test
+    split = "test" if has_split(run.data(), "test") else "val"  # Tiny Shakespeare has no test
     parts.append(f"next: rnnkit evaluate {args.out} --split {split}")
     emit(args, result, " ".join(parts))
     return 0
