@@ -23,6 +23,7 @@ from rnnkit.datasets import (
     TaggingData,
     available,
     conll,
+    corpora,
     load,
     newsgroups,
     read_columns,
@@ -475,8 +476,10 @@ def test_the_task_must_match_the_data(tmp_path: Path) -> None:
     write(tmp_path / "test.csv", "text,label\nb,x\n")
     with pytest.raises(ValueError, match="is a 'classify' dataset"):
         load(f"csv:{csv}", "tag")
-    with pytest.raises(ValueError, match="task must be one of classify, tag"):
+    with pytest.raises(ValueError, match=r"is a 'classify' dataset .*not 'lm'"):
         load(f"csv:{csv}", "lm")
+    with pytest.raises(ValueError, match="task must be one of classify, tag, lm"):
+        load(f"csv:{csv}", "seq2seq")
     assert load(f"csv:{csv}", "classify").train == [Example("a", "x")]
 
 
@@ -547,16 +550,18 @@ def test_conll2003_not_found_points_to_the_official_page(
 
 
 def test_each_reader_declares_its_own_entries() -> None:
-    declared = [*newsgroups.SPECS, *sst.SPECS, *conll.SPECS]
+    declared = [*newsgroups.SPECS, *sst.SPECS, *conll.SPECS, *corpora.SPECS]
     assert list(REGISTRY.values()) == declared
     assert {spec.name for spec in conll.SPECS} == {"conll2003"}
-    assert registry.USER_SCHEMES == ("csv", "tsv", "jsonl", "folder", "columns")
-    assert [fmt.task for fmt in (*user.USER_FORMATS, *conll.USER_FORMATS)] == [
+    assert registry.USER_SCHEMES == ("csv", "tsv", "jsonl", "folder", "columns", "text")
+    formats = (*user.USER_FORMATS, *conll.USER_FORMATS, *corpora.USER_FORMATS)
+    assert [fmt.task for fmt in formats] == [
         "classify",
         "classify",
         "classify",
         "classify",
         "tag",
+        "lm",
     ]
     # registry.py names no dataset: no reader-specific branching left there
     tree = ast.parse(Path(registry.__file__).read_text(encoding="utf-8"))
