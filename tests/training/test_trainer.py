@@ -209,3 +209,20 @@ def test_stateful_models_hear_each_pass_and_step(toy: Any) -> None:
         toy.EpochLoader(toy.make_batches(3, seed=1)), toy.make_batches(1, seed=2)
     )
     assert heard == ["train", "step", "step", "step", "val"] * 2
+
+
+def test_a_loss_that_turns_non_finite_stops_the_run_and_keeps_the_last_good_weights(
+    toy: Any, tmp_path: Path
+) -> None:
+    targets = [torch.tensor(1.0), torch.tensor(2.0)]
+    config = TrainerConfig(epochs=3, lr=0.1, progress=False, monitor="loss", mode="min")
+    trainer = Trainer(toy.Scalar([1.0, 0.5, 0.2]), config, run_dir=tmp_path)
+    trainer.fit(targets, [torch.tensor(0.0)])  # a first run: 3 good epochs
+    good = (tmp_path / "model.safetensors").read_bytes()
+    poisoned = [torch.tensor(1.0), torch.tensor(float("nan"))]
+    again = Trainer(toy.Scalar([1.0]), config, run_dir=tmp_path / "again")
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "model.safetensors").write_bytes(good)
+    with pytest.raises(ValueError, match=r"the training loss became nan at epoch 1, step 2"):
+        again.fit(poisoned, [torch.tensor(0.0)])
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == good
