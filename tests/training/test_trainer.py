@@ -47,19 +47,6 @@ def test_best_weights_are_restored(toy: Any, tmp_path: Path) -> None:
     assert again["accuracy"] == pytest.approx(best)
 
 
-class Interrupt(Callback):
-    """Raises in the middle of ``epoch`` to simulate a killed run."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch, self.seen = epoch, 0
-
-    def on_batch_end(self, trainer: Trainer, loss: float) -> None:
-        if trainer.state.epoch == self.epoch:
-            self.seen += 1
-            if self.seen == 3:
-                raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_resume_after_a_kill_gives_the_same_weights(toy: Any, tmp_path: Path, cell: str) -> None:
     options = {"schedule": "cosine", "warmup": 0.1, "epochs": 4, "lr": 1e-2, "progress": False}
@@ -71,7 +58,7 @@ def test_resume_after_a_kill_gives_the_same_weights(toy: Any, tmp_path: Path, ce
 
     whole = new_trainer(tmp_path / "whole", [])
     whole.fit(toy.EpochLoader(train), val)
-    killed = new_trainer(tmp_path / "killed", [Interrupt(epoch=2)])
+    killed = new_trainer(tmp_path / "killed", [toy.Interrupt(epoch=2)])
     with pytest.raises(KeyboardInterrupt):
         killed.fit(toy.EpochLoader(train), val)
     assert load_checkpoint(tmp_path / "killed" / "checkpoint.pt")["train_state"]["epoch"] == 2
@@ -87,7 +74,7 @@ def test_resume_after_a_kill_gives_the_same_weights(toy: Any, tmp_path: Path, ce
 def test_an_epoch_logged_before_a_kill_is_not_logged_twice(toy: Any, tmp_path: Path) -> None:
     train, val = toy.make_batches(12, seed=1), toy.make_batches(4, seed=2)
     config = TrainerConfig(epochs=4, lr=1e-2, progress=False)
-    killed = Trainer(toy.make_model(), config, run_dir=tmp_path, callbacks=[Interrupt(epoch=2)])
+    killed = Trainer(toy.make_model(), config, run_dir=tmp_path, callbacks=[toy.Interrupt(epoch=2)])
     with pytest.raises(KeyboardInterrupt):
         killed.fit(toy.EpochLoader(train), val)
     with (tmp_path / "metrics.jsonl").open("a") as log:  # epoch 3 logged, its checkpoint not

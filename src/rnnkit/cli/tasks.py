@@ -30,6 +30,7 @@ from rnnkit.pipelines.run import (
     compare,
     has_split,
     record_quality,
+    saved_settings,
     train,
 )
 from rnnkit.pipelines.runconfig import config_type, resolve
@@ -90,21 +91,6 @@ def config_from_args(args: argparse.Namespace, task: Task, *, base: Any = None) 
     return resolve(task, *layers, flags, where=str(args.config) if args.config else "flags")
 
 
-def saved_config(folder: Path) -> dict[str, Any] | None:
-    """The ``config.json`` of run directory ``folder`` (None where there is none yet), without
-    the keys that are not settings."""
-    path = folder / "config.json"
-    if not path.is_file():
-        return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable config.json ({exc})") from None
-    if not isinstance(saved, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return {k: v for k, v in saved.items() if k not in ("task", "labels", "origin")}
-
-
 def emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
     """Print ``text``, or ``result`` as one JSON object with ``--json`` (rank 0 only under
     torchrun)."""
@@ -140,7 +126,7 @@ def add_train(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     task: Task = args.task_spec
-    base = saved_config(args.out) if args.resume else None  # flags change what may change
+    base = saved_settings(args.out) if args.resume else None  # flags change what may change
     config = config_from_args(args, task, base=base)
     run = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     assert run.fit is not None

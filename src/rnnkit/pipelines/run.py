@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import time
@@ -27,7 +28,7 @@ import torch
 import rnnkit
 from rnnkit._io import atomic_write_text, pid_lock
 from rnnkit._machine import cpu_model
-from rnnkit.config import as_plain
+from rnnkit.config import as_plain, setting_paths
 from rnnkit.pipelines.runconfig import resolve, task_of, to_dict
 from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, get_task
 from rnnkit.tasks.encoder import variant
@@ -46,6 +47,7 @@ __all__ = [
     "device_name",
     "has_split",
     "record_quality",
+    "saved_settings",
     "train",
 ]
 
@@ -213,32 +215,22 @@ def train(
 RESUMABLE = frozenset({"trainer.epochs", "trainer.patience", "trainer.device", "trainer.progress"})
 
 
-def resumed_config(task: Task, saved: Any, given: Any) -> Any:
+def resumed_config(saved: Any, given: Any) -> Any:
     """``saved`` with what ``given`` changes among :data:`RESUMABLE`; one error listing any other
     setting ``given`` changes."""
-    before, after = _flat(to_dict(task, saved)), _flat(to_dict(task, given))
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    refused = [k for k in changed if k not in RESUMABLE]
+    paths = setting_paths(type(saved))
+    before = {p: functools.reduce(getattr, p.split("."), saved) for p in paths}
+    after = {p: functools.reduce(getattr, p.split("."), given) for p in paths}
+    changed = sorted(p for p in paths if before[p] != after[p])
+    refused = [p for p in changed if p not in RESUMABLE]
     if refused:
-        listed = "; ".join(
-            f"{k}: the run has {before.get(k)!r}, given {after.get(k)!r}" for k in refused
-        )
+        listed = "; ".join(f"{p}: the run has {before[p]!r}, given {after[p]!r}" for p in refused)
         raise ValueError(
             f"--resume continues a run with the settings it started with; only "
             f"{', '.join(sorted(RESUMABLE - {'trainer.progress'}))} may change. Given: {listed}"
         )
-    trainer = {k.partition(".")[2]: after[k] for k in changed}
+    trainer = {p.partition(".")[2]: after[p] for p in changed}
     return replace(saved, trainer=replace(saved.trainer, **trainer))
-
-
-def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _train(
@@ -256,7 +248,7 @@ def _train(
                 f"--resume: {folder} holds a {saved.get('task')!r} run, not {task.name!r}"
             )
         config = resumed_config(
-            task, resolve(task, saved, where=str(files.config)), absolute_data_path(config)
+            resolve(task, saved, where=str(files.config)), absolute_data_path(config)
         )
     elif (
         files.checkpoint.exists()
@@ -570,6 +562,15 @@ def backend_summary(model: TaskModel) -> str:
         elif hasattr(module, "backend_used"):  # the int8 layers
             used.add(str(module.backend_used))
     return ",".join(sorted(used)) or "-"
+
+
+def saved_settings(folder: str | Path) -> dict[str, Any] | None:
+    """The settings in the ``config.json`` of run directory ``folder`` (None where there is none
+    yet), without the keys that are not settings (task, labels, origin)."""
+    path = RunFiles(Path(folder)).config
+    if not path.is_file():
+        return None
+    return {k: v for k, v in _read_json(path).items() if k not in ("task", "labels", "origin")}
 
 
 def _read_json(path: Path) -> dict[str, Any]:

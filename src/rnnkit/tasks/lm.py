@@ -29,7 +29,7 @@ from rnnkit.nn import (
     embedding_dropout,
     temporal_activation_penalty,
 )
-from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, register
+from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, move_to, register
 from rnnkit.tasks.encoder import EncoderConfig, build_encoder
 from rnnkit.tasks.lm_data import LMBatch, LMDataConfig, StreamBatches, build_vocab, encode
 from rnnkit.tasks.lm_data import load_corpus as _load_corpus
@@ -271,8 +271,7 @@ class LMTask(Task):
         batches = StreamBatches(ids, batch_size=cfg.test_batch_size, bptt=cfg.bptt)
         model: LanguageModel = run.model
         device = model.device
-        moved = (LMBatch(b.inputs.to(device), b.targets.to(device)) for b in batches)
-        total, count = model.loss_over(moved)
+        total, count = model.loss_over(move_to(b, device) for b in batches)
         metrics = model.metrics(total / count)
         main = "bpc" if model.level == "char" else "perplexity"
         rows = batches.rows.shape[0]

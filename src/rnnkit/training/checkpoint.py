@@ -84,11 +84,17 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, garbage, or holding objects other than data
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(
-            f"{path}: not a readable rnnkit checkpoint ({first}); the weights of the best epoch "
-            "are in model.safetensors, but the run cannot resume from this file"
+            f"{path}: not a readable rnnkit checkpoint ({first_line(exc)}); the weights of the "
+            "best epoch are in model.safetensors, but the run cannot resume from this file"
         ) from None
     if not isinstance(state, dict) or not {"train_state", "model", "optimizer"} <= state.keys():
         raise ValueError(f"{path}: not an rnnkit checkpoint (no training state in it)")
     return state
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its type's name where it has none), for one-line
+    errors about a file torch or safetensors could not read."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

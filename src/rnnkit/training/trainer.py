@@ -39,7 +39,13 @@ from rnnkit.training.callbacks import (
     ProgressBar,
     is_better,
 )
-from rnnkit.training.checkpoint import CHECKPOINT, WEIGHTS, load_checkpoint, load_weights
+from rnnkit.training.checkpoint import (
+    CHECKPOINT,
+    WEIGHTS,
+    first_line,
+    load_checkpoint,
+    load_weights,
+)
 from rnnkit.training.distributed import World, all_agree, init_distributed
 from rnnkit.training.ntasgd import NTASGD
 from rnnkit.training.schedule import (
@@ -387,9 +393,9 @@ class Trainer:
             scheduler.load_state_dict(saved["scheduler"])
             torch.set_rng_state(saved["rng_torch"])
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ValueError(
-                f"{path}: this checkpoint does not fit the run's model and trainer ({first})"
+                f"{path}: this checkpoint does not fit the run's model and trainer "
+                f"({first_line(exc)})"
             ) from None
         if saved.get("rng_cuda") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["rng_cuda"])
