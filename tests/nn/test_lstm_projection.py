@@ -291,6 +291,13 @@ def test_zoneout_training_keeps_or_updates_each_unit() -> None:
     assert layer.weight_hr_l0.grad is not None and layer.weight_hr_l0.grad.abs().max() > 0
 
 
+def test_zoneout_with_a_projection_runs_the_loop_and_refuses_fused() -> None:
+    layer = rnnkit.LSTM(N_IN, H, proj_size=P, zoneout=0.2)
+    assert layer.last_dispatch.reason == "auto: zoneout with proj_size runs in the per-step path"
+    with pytest.raises(ValueError, match=r"LSTM: zoneout=0.2 with proj_size .*backend='loop'"):
+        rnnkit.LSTM(N_IN, H, proj_size=P, zoneout=0.2, backend="fused")
+
+
 # --- shapes, checks, repr ------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """The AWD-LSTM regularisers: LockedDropout, embedding dropout, AR/TAR, and the layers'
-``weight_drop`` (DropConnect on weight_hh, every backend) and ``zoneout`` (the per-step path).
+``weight_drop`` (DropConnect on weight_hh, every backend) and ``zoneout`` (fused and loop).
 
 Each test shows what the regulariser does: which entries a mask drops and that the same mask is
 used where it should be, against a plain layer given the same draw or a hand-written recurrence
@@ -368,9 +368,9 @@ def test_zoneout_on_packed_input_ends_each_sequence_at_its_own_last_step(
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
-def test_zoneout_runs_the_loop_and_says_why(config: str) -> None:
+def test_zoneout_runs_fused_and_says_why(config: str) -> None:
     layer = make(config, zoneout=0.1)
-    reason = Dispatch("loop", "auto: zoneout needs the per-step path")
+    reason = Dispatch("fused", "auto: torch's kernel has no zoneout; rnnkit's fused op has")
     assert layer.last_dispatch == reason
     layer(torch.randn(T, B, N_IN, dtype=F64))[0].sum().backward()
     assert layer.last_dispatch == reason and layer.last_training_dispatch == reason
@@ -380,20 +380,44 @@ def test_zoneout_runs_the_loop_and_says_why(config: str) -> None:
     assert make(config, "loop", zoneout=0.1).last_dispatch.backend == "loop"
 
 
-@pytest.mark.parametrize("backend", ["native", "fused"])
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_zoneout_fused_and_loop_draw_the_same_and_agree(
+    config: str, assert_close: AssertClose
+) -> None:
+    """From one seed the two backends draw the same keep masks (every layer, direction and
+    state), so a training call gives the same outputs and the same gradient of every weight."""
+    fused, loop = make(config, "fused", zoneout=0.3), make(config, "loop", zoneout=0.3)
+    x = torch.randn(T, B, N_IN, dtype=F64)
+    results = []
+    for layer in (fused, loop):
+        torch.manual_seed(5)
+        got = outputs(layer(x, lengths=LENGTHS))
+        torch.manual_seed(6)
+        loss = sum((torch.randn_like(o) * o).sum() for o in got)
+        grads = torch.autograd.grad(loss, list(layer.parameters()))
+        results.append((got, grads))
+    for name, a, b in zip(["out", "h_n", "c_n"], results[0][0], results[1][0], strict=False):
+        assert_close(name, b, a)
+    names = [n for n, _ in fused.named_parameters()]
+    for name, a, b in zip(names, results[0][1], results[1][1], strict=True):
+        assert_close(f"grad {name}", b, a)
+    assert fused.last_training_dispatch.backend == "fused"
+
+
 @pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])
-def test_zoneout_refuses_the_whole_sequence_backends(family: str, backend: str) -> None:
+def test_zoneout_refuses_torchs_kernel(family: str) -> None:
     cls = CONFIGS[family][0]
-    with pytest.raises(ValueError, match=rf"zoneout=0.1 .*backend='{backend}'"):
-        cls(N_IN, H, zoneout=0.1, backend=backend)
+    with pytest.raises(ValueError, match=r"zoneout=0.1 .*backend='native'"):
+        cls(N_IN, H, zoneout=0.1, backend="native")
     layer = cls(N_IN, H, zoneout=0.1)
-    with pytest.raises(ValueError, match=rf"zoneout=0.1 .*backend='{backend}'"):
-        layer.backend = backend
+    with pytest.raises(ValueError, match=r"zoneout=0.1 .*backend='native'"):
+        layer.backend = "native"
 
 
-def test_zoneout_gradcheck_in_training() -> None:
+@pytest.mark.parametrize("backend", ["fused", "loop"])
+def test_zoneout_gradcheck_in_training(backend: str) -> None:
     torch.manual_seed(0)
-    layer = rnnkit.GRU(3, 4, bidirectional=True, zoneout=0.4, dtype=F64)
+    layer = rnnkit.GRU(3, 4, bidirectional=True, zoneout=0.4, dtype=F64, backend=backend)
     x = torch.randn(4, 2, 3, dtype=F64, requires_grad=True)
     w = layer.weight_hh_l0.detach().clone().requires_grad_()
 
@@ -433,7 +457,7 @@ def test_encoder_config_refuses_a_bad_rate(option: str, value: float) -> None:
 def test_build_encoder_passes_the_regularisers(cell: str) -> None:
     layer = build_encoder(EncoderConfig(cell=cell, hidden_size=4, weight_drop=0.3, zoneout=0.2), 3)
     assert (layer.weight_drop, layer.zoneout) == (0.3, 0.2)
-    assert layer.last_dispatch.backend == "loop"
+    assert layer.last_dispatch.backend == "fused"
     plain = build_encoder(EncoderConfig(cell=cell, hidden_size=4), 3)
     assert (plain.weight_drop, plain.zoneout) == (0.0, 0.0)
     with pytest.raises(ValueError, match=r"zoneout=0.2 .*backend='native'"):

@@ -29,8 +29,11 @@ mode except zoneout's expectation (the others are in :mod:`rnnkit.nn.regularizat
   parameter, which is never changed, and the parameter names stay torch's;
 - ``zoneout=p`` (Krueger et al. 2017): in training each unit of h (and of the LSTM's c) keeps its
   previous value with probability p at each step, ``h_t = m ⊙ h_{t-1} + (1 − m) ⊙ h̃_t``,
-  m ~ Bernoulli(p); in eval mode ``h_t = p·h_{t-1} + (1 − p)·h̃_t``. It needs the per-step path:
-  ``auto`` runs ``loop``, and ``native`` and ``fused`` are refused.
+  m ~ Bernoulli(p); in eval mode ``h_t = p·h_{t-1} + (1 − p)·h̃_t``. The layer draws m for every
+  packed row and state (layer by layer, direction by direction, h before c), so ``fused`` and
+  ``loop`` given the same seed compute the same thing; torch's kernel has no zoneout, so
+  ``native`` is refused and ``auto`` runs ``fused`` (``loop`` for an LSTM with ``proj_size``,
+  which the fused op does not zone).
 """
 
 from __future__ import annotations
@@ -55,53 +58,21 @@ from rnnkit.nn._checks import (
 from rnnkit.nn._dispatch import Backend, Dispatch
 from rnnkit.nn.regularization import check_rate
 from rnnkit.ops import (
-    gru_cell,
     gru_fused,
     gru_loop,
-    lstm_cell,
     lstm_fused,
     lstm_loop,
     reverse_index,
-    rnn_cell,
     rnn_fused,
     rnn_loop,
-    step_offsets,
 )
-from rnnkit.ops._packed import final_rows
+from rnnkit.ops._zoneout import keep_weights
 from rnnkit.ops.rnn import NONLINEARITIES
 
 SequenceOp = Callable[..., Any]  # rnnkit.ops' *_fused or *_loop
 State = tuple[Tensor, ...]  # (h,) or (h, c), each (L·D, B, H); h (L·D, B, P) with a projection
 Weights = tuple[Tensor, Tensor, Tensor | None, Tensor | None]  # w_ih, w_hh, b_ih, b_hh
 CallWeights = dict[str, Tensor]  # one call's torch-named weights by name, in torch's order
-
-
-def _zoneout_loop(
-    cell: Callable[..., Any], num_states: int, p: float, training: bool
-) -> SequenceOp:
-    """``cell``'s ``*_loop`` op with zoneout (Krueger et al. 2017) on every state: the same
-    arguments ``(x, *states, *weights, batch_sizes, **options)`` and outputs
-    ``(out (N, H), *final states (B, H))``, over packed rows (only the rows still running at a
-    step are updated)."""
-
-    def zone(prev: Tensor, fresh: Tensor) -> Tensor:
-        if training:  # each unit keeps its previous value with probability p
-            return torch.where(torch.rand_like(fresh) < p, prev, fresh)
-        return p * prev + (1 - p) * fresh  # the expectation
-
-    def loop(x: Tensor, *args: Any, **options: Any) -> tuple[Tensor, ...]:
-        state, weights, batch_sizes = args[:num_states], args[num_states:-1], args[-1]
-        offsets, steps = step_offsets(batch_sizes), []
-        for t, size in enumerate(batch_sizes):
-            prev = tuple(s[:size] for s in state)
-            fresh = cell(x[offsets[t] : offsets[t + 1]], *prev, *weights, **options)
-            fresh = fresh if isinstance(fresh, tuple) else (fresh,)
-            state = tuple(zone(a, b) for a, b in zip(prev, fresh, strict=True))
-            steps.append(state)
-        rows = [torch.cat(s) for s in zip(*steps, strict=True)]  # per state: (N, H)
-        return rows[0], *(final_rows(r, batch_sizes) for r in rows)
-
-    return loop
 
 
 class _RecurrentLayer(nn.Module):
@@ -196,16 +167,36 @@ class _RecurrentLayer(nn.Module):
         self.last_training_dispatch = None
 
     def _checked_backend(self, value: object) -> str:
-        """``value`` checked against the configuration: ``native`` where torch has no kernel,
-        and ``native`` or ``fused`` with zoneout, are refused."""
+        """``value`` checked against the configuration: ``native`` where torch has no kernel or
+        with zoneout, and ``fused`` with zoneout and a projection, are refused."""
         name = type(self).__name__
         backend = check_backend(name, value, self._missing_in_torch())
-        if self.zoneout and backend in ("native", "fused"):
+        if self.zoneout and backend == "native":
             raise ValueError(
-                f"{name}: zoneout={self.zoneout} needs the per-step path, which "
-                f"backend={backend!r} does not have; use backend='loop' or 'auto', or zoneout=0"
+                f"{name}: zoneout={self.zoneout} is not in torch's kernel (backend='native'); "
+                "use backend='fused', 'loop' or 'auto', or zoneout=0"
+            )
+        if self.zoneout and backend == "fused" and not self._fused_zones:
+            raise ValueError(
+                f"{name}: zoneout={self.zoneout} with proj_size runs in the per-step path only; "
+                "use backend='loop' or 'auto', or zoneout=0"
             )
         return backend
+
+    @property
+    def _fused_zones(self) -> bool:
+        """Whether the fused op applies zoneout to this configuration (all but projections)."""
+        return not getattr(self, "proj_size", 0)
+
+    def _keep_weights(self, rows: int, like: Tensor) -> tuple[Tensor, ...] | None:
+        """Zoneout's keep weights for one layer and direction, (rows, width) per state, or None
+        without zoneout (see :mod:`rnnkit.ops._zoneout`)."""
+        if not self.zoneout:
+            return None
+        return tuple(
+            keep_weights(self.zoneout, rows, width, training=self.training, like=like)
+            for width in self._state_sizes()
+        )
 
     @property
     def backend_used(self) -> Backend:
@@ -338,15 +329,11 @@ class _RecurrentLayer(nn.Module):
         (:meth:`_fused_or_loop`)."""
         raise NotImplementedError
 
-    def _fused_or_loop(
-        self, backend: Backend, fused: SequenceOp, loop: SequenceOp, cell: Callable[..., Any]
-    ) -> SequenceOp:
-        """``fused`` or ``loop`` as ``backend`` says; with zoneout (the loop only) ``cell``'s loop
-        with zoneout. ``native`` runs torch's kernel instead."""
+    @staticmethod
+    def _fused_or_loop(backend: Backend, fused: SequenceOp, loop: SequenceOp) -> SequenceOp:
+        """``fused`` or ``loop`` as ``backend`` says. ``native`` runs torch's kernel instead."""
         if backend == "native":
             raise ValueError("the native backend runs torch's kernel, not a rnnkit.ops function")
-        if self.zoneout:
-            return _zoneout_loop(cell, self.num_states, self.zoneout, self.training)
         return fused if backend == "fused" else loop
 
     def _run_native(
@@ -457,21 +444,23 @@ class _RecurrentLayer(nn.Module):
         """What runs this call's ``data`` (packed rows if ``packed``) and why: the one place the
         backend is decided. ``data`` None: no call yet, what ``auto`` runs for inference.
 
-        An explicit backend runs as asked (the constructor refused ``native`` where torch has
-        no kernel, and ``native`` and ``fused`` with zoneout). With zoneout ``auto`` runs
-        ``loop``. Otherwise it runs ``fused`` where torch has no kernel, else torch's, except that
-        it trains on the CPU (float32/float64, gradients recorded) with the fused op where that
-        is faster: the GRU on any input (1.2–5.2× faster than torch's CPU GRU,
-        ``benchmarks/results/cpu-train-vs-torch-2026-11-30/``), the LSTM on packed input only
-        (torch's packed CPU LSTM trains 1.6–4.7× slower, ``cpu-packed-2026-11-30.md``; its dense
-        one is as fast or faster from H = 256). For inference torch's kernels stay: the fused
+        An explicit backend runs as asked (the constructor refused ``native`` where torch has no
+        kernel or with zoneout, and ``fused`` with zoneout and a projection). With zoneout ``auto``
+        runs ``fused`` (``loop`` with a projection). Otherwise it runs ``fused`` where torch has no
+        kernel, else torch's, except that it trains on the CPU (float32/float64, gradients recorded)
+        with the fused op where that is faster: the GRU on any input (1.2–5.2× faster than torch's
+        CPU GRU, ``benchmarks/results/cpu-train-vs-torch-2026-11-30/``), the LSTM on packed input
+        only (torch's packed CPU LSTM trains 1.6–4.7× slower, ``cpu-packed-2026-11-30.md``; its
+        dense one is as fast or faster from H = 256). For inference torch's kernels stay: the fused
         LSTM runs dense input at 0.44–0.77 of their speed, and elsewhere the two are within
         0.97–1.3× of each other; the Elman RNN's step is a single op either way."""
         requested = self._requested_backend
         if requested != "auto":
             return Dispatch(cast(Backend, requested), f"requested backend={requested!r}")
+        if self.zoneout and not self._fused_zones:
+            return Dispatch("loop", "auto: zoneout with proj_size runs in the per-step path")
         if self.zoneout:
-            return Dispatch("loop", "auto: zoneout needs the per-step path")
+            return Dispatch("fused", "auto: torch's kernel has no zoneout; rnnkit's fused op has")
         missing = self._missing_in_torch()
         if missing is not None:
             return Dispatch("fused", f"auto: torch has no kernel for {missing}")
@@ -605,7 +594,7 @@ class RNN(_RecurrentLayer):
             order (``RNN(10, 20, 2, "tanh", True, True)`` reads as torch reads it).
         backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
-            every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
+            every backend; zoneout: chance a unit keeps its previous state (fused or loop). Both
             in [0, 1), 0 (default) = off; see the module docstring.
 
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
@@ -654,7 +643,7 @@ class RNN(_RecurrentLayer):
         return f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else ""
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        return self._fused_or_loop(backend, rnn_fused, rnn_loop, rnn_cell)
+        return self._fused_or_loop(backend, rnn_fused, rnn_loop)
 
     def _run_direction(
         self,
@@ -666,9 +655,10 @@ class RNN(_RecurrentLayer):
         layer: int,
         suffix: str,
     ) -> tuple[Tensor, State]:
+        keep = self._keep_weights(x.shape[0], x)
         out, h = op(
             x, state[0], *self._direction_weights(weights, layer, suffix), batch_sizes,
-            nonlinearity=self.nonlinearity,
+            nonlinearity=self.nonlinearity, zoneout=None if keep is None else keep[0],
         )  # fmt: skip
         return out, (h,)
 
@@ -711,7 +701,7 @@ class LSTM(_RecurrentLayer):
         backend: ``"auto"`` (default: ``native`` for the plain LSTM, ``fused`` with peepholes),
             ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
-            every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
+            every backend; zoneout: chance a unit keeps its previous state (fused or loop). Both
             in [0, 1), 0 (default) = off; see the module docstring.
 
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
@@ -814,7 +804,7 @@ class LSTM(_RecurrentLayer):
                         getattr(self, f"bias_hh_l{layer}{suffix}")[H : 2 * H] = 0.0
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        return self._fused_or_loop(backend, lstm_fused, lstm_loop, lstm_cell)
+        return self._fused_or_loop(backend, lstm_fused, lstm_loop)
 
     def _run_direction(
         self,
@@ -829,7 +819,8 @@ class LSTM(_RecurrentLayer):
         w_ch = getattr(self, f"weight_ch_l{layer}{suffix}") if self.peephole else None
         w_hr = weights[f"weight_hr_l{layer}{suffix}"] if self.proj_size else None
         w = self._direction_weights(weights, layer, suffix)
-        out, h, c = op(x, state[0], state[1], *w, w_ch, batch_sizes, w_hr=w_hr)
+        keep = self._keep_weights(x.shape[0], x)
+        out, h, c = op(x, state[0], state[1], *w, w_ch, batch_sizes, w_hr=w_hr, zoneout=keep)
         return out, (h, c)
 
     def _run_native(
@@ -866,7 +857,7 @@ class GRU(_RecurrentLayer):
             order.
         backend: ``"auto"`` (default), ``"native"``, ``"fused"`` or ``"loop"``.
         weight_drop: DropConnect on ``weight_hh_l{k}`` in training (AWD-LSTM's WeightDrop), on
-            every backend; zoneout: chance a unit keeps its previous state (runs ``loop``). Both
+            every backend; zoneout: chance a unit keeps its previous state (fused or loop). Both
             in [0, 1), 0 (default) = off; see the module docstring.
 
     Inputs: ``input`` (T, B, I) — (B, T, I) with ``batch_first`` — or (T, I) unbatched, or a
@@ -918,7 +909,7 @@ class GRU(_RecurrentLayer):
         return "" if self.reset_after else ", reset_after=False"
 
     def _sequence_op(self, backend: Backend) -> SequenceOp:
-        return self._fused_or_loop(backend, gru_fused, gru_loop, gru_cell)
+        return self._fused_or_loop(backend, gru_fused, gru_loop)
 
     def _run_direction(
         self,
@@ -930,9 +921,10 @@ class GRU(_RecurrentLayer):
         layer: int,
         suffix: str,
     ) -> tuple[Tensor, State]:
+        keep = self._keep_weights(x.shape[0], x)
         out, h = op(
             x, state[0], *self._direction_weights(weights, layer, suffix), batch_sizes,
-            reset_after=self.reset_after,
+            reset_after=self.reset_after, zoneout=None if keep is None else keep[0],
         )  # fmt: skip
         return out, (h,)
 

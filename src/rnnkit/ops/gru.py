@@ -28,6 +28,7 @@ from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 from rnnkit.ops._step_matmul import StepMatmul
+from rnnkit.ops._zoneout import ZoneoutSplit, zone
 
 
 class GRUCache(NamedTuple):
@@ -43,6 +44,7 @@ class GRUCache(NamedTuple):
     has_bias: bool
     reset_after: bool
     batch_sizes: tuple[int, ...]
+    keep: Tensor | None = None  # (N, H) zoneout's keep weights, None without zoneout
 
 
 class GRUGrads(NamedTuple):
@@ -66,6 +68,7 @@ def gru_forward(
     batch_sizes: Sequence[int],
     *,
     reset_after: bool = True,
+    zoneout: Tensor | None = None,
     step_impl: StepImpl | None = None,
 ) -> tuple[tuple[Tensor, Tensor], GRUCache]:
     """Run a GRU layer over packed sequences.
@@ -74,6 +77,7 @@ def gru_forward(
         x: (N, I) packed input rows. h0: (B, H).
         w_ih: (3H, I), w_hh: (3H, H), b_ih, b_hh: (3H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
+        zoneout: (N, H) keep weights of h (see :mod:`rnnkit.ops._zoneout`), or None.
         step_impl: "torch", "triton", "c", or None for the default (see
             :mod:`rnnkit.ops._step_impl`).
     Returns:
@@ -96,6 +100,7 @@ def gru_forward(
         rz_s, n_s = acts[:, : 2 * H].split(sizes), acts[:, 2 * H :].split(sizes)
         recurrent_rz = StepMatmul(w_hh[: 2 * H].t(), sizes)
         recurrent_n = StepMatmul(w_hh[2 * H :].t(), sizes)
+    keep_s = None if zoneout is None else zoneout.split(sizes)
     h = h0
     for t, size in enumerate(sizes):
         h_prev = h[:size] if ragged else h
@@ -106,11 +111,14 @@ def gru_forward(
             recurrent_rz.add_to(rz_s[t], h_prev)
             recurrent_n.add_to(n_s[t], step.reset_gate(t, h_prev))  # W_hn (r ⊙ h_{t-1})
             h = step.update(t, h_prev)
+        if keep_s is not None:  # h_t = m ⊙ h_{t-1} + (1 − m) ⊙ h̃_t, over h̃_t in its rows
+            h = h.lerp_(h_prev, keep_s[t])
     if reset_after:
         hidden_part = hidden_part[:, 2 * H :]
     cache = GRUCache(
-        x, h0, acts, hidden_part, out, w_ih, w_hh, b_ih is not None, reset_after, tuple(batch_sizes)
-    )
+        x, h0, acts, hidden_part, out, w_ih, w_hh, b_ih is not None, reset_after,
+        tuple(batch_sizes), zoneout,
+    )  # fmt: skip
     return (out, final_rows(out, batch_sizes)), cache
 
 
@@ -138,8 +146,10 @@ def gru_backward(
     h_prev = previous_rows(h0, out, batch_sizes)  # (N, H)
     grad_x_acts = torch.empty_like(acts)  # (N, 3H) gradient of the input-side pre-activations
     grad_h_acts = torch.empty_like(acts) if cache.reset_after else None  # of W_hh h + b_hh
+    split = None if cache.keep is None else ZoneoutSplit(cache.keep, sizes, grad_out)
+    reaching = grad_out if split is None else split.fresh(grad_out)  # what the steps get
     step = _backward_steps(
-        step_impl, grad_out.contiguous(), acts, hidden_part, h_prev, grad_x_acts, grad_h_acts,
+        step_impl, reaching.contiguous(), acts, hidden_part, h_prev, grad_x_acts, grad_h_acts,
         sizes,
     )  # fmt: skip
     dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
@@ -147,8 +157,11 @@ def gru_backward(
         gh_s, recurrent = grad_h_acts.split(sizes), StepMatmul(w_hh, sizes)
         for t in reversed(range(len(sizes))):
             dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
+            skipped = None if split is None else split.split(t, dh)
             step.reset_after(t, dh)
             recurrent.add_to(dh, gh_s[t])
+            if skipped is not None:
+                dh.add_(skipped)
         grad_w_hh = grad_h_acts.t() @ h_prev
         grad_b_hh = grad_h_acts.sum(0) if cache.has_bias else None
     else:
@@ -157,9 +170,12 @@ def gru_backward(
         grz_s, gn_s = grad_x_acts[:, : 2 * H].split(sizes), grad_x_acts[:, 2 * H :].split(sizes)
         for t in reversed(range(len(sizes))):
             dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
+            skipped = None if split is None else split.split(t, dh)
             step.update(t, dh)
             step.reset_gate(t, dh, recurrent_n(gn_s[t]))  # with the gradient of r ⊙ h_{t-1}
             recurrent_rz.add_to(dh, grz_s[t])
+            if skipped is not None:
+                dh.add_(skipped)
         grad_w_hh = torch.cat(
             [grad_x_acts[:, : 2 * H].t() @ h_prev, grad_x_acts[:, 2 * H :].t() @ hidden_part]
         )
@@ -355,9 +371,10 @@ class GRUFunction(torch.autograd.Function):
         b_hh: Tensor | None,
         batch_sizes: tuple[int, ...],
         reset_after: bool,
+        zoneout: Tensor | None,
     ) -> tuple[Tensor, Tensor]:
         outputs, cache = gru_forward(
-            x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reset_after=reset_after
+            x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reset_after=reset_after, zoneout=zoneout
         )
         save_cache(ctx, cache)
         return outputs
@@ -368,7 +385,7 @@ class GRUFunction(torch.autograd.Function):
         grads = gru_backward(
             grad_out, grad_h_n, load_cache(ctx), need_input_grad=ctx.needs_input_grad[0]
         )
-        return (*grads, None, None)
+        return (*grads, None, None, None)
 
 
 @opaque_to_compile
@@ -382,10 +399,12 @@ def gru_fused(
     batch_sizes: Sequence[int],
     *,
     reset_after: bool = True,
+    zoneout: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Differentiable GRU layer over packed rows: (out (N, H), h_n (B, H))."""
+    """Differentiable GRU layer over packed rows: (out (N, H), h_n (B, H)); ``zoneout`` (N, H)
+    keep weights of h, or None (see :mod:`rnnkit.ops._zoneout`)."""
     result: tuple[Tensor, Tensor] = GRUFunction.apply(
-        x, h0, w_ih, w_hh, b_ih, b_hh, tuple(batch_sizes), reset_after
+        x, h0, w_ih, w_hh, b_ih, b_hh, tuple(batch_sizes), reset_after, zoneout
     )
     return result
 
@@ -423,13 +442,17 @@ def gru_loop(
     batch_sizes: Sequence[int],
     *,
     reset_after: bool = True,
+    zoneout: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The readable twin of :func:`gru_fused`: :func:`gru_cell` per step, autograd for BPTT."""
     offsets = step_offsets(batch_sizes)
     h, outs = h0, []
     for t, size in enumerate(batch_sizes):
         rows = x[offsets[t] : offsets[t + 1]]
-        h = gru_cell(rows, h[:size], w_ih, w_hh, b_ih, b_hh, reset_after=reset_after)
+        h_prev = h[:size]
+        h = gru_cell(rows, h_prev, w_ih, w_hh, b_ih, b_hh, reset_after=reset_after)
+        if zoneout is not None:
+            h = zone(h, h_prev, zoneout[offsets[t] : offsets[t + 1]])
         outs.append(h)
     out = torch.cat(outs)
     return out, final_rows(out, batch_sizes)

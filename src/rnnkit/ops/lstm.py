@@ -35,6 +35,7 @@ from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, set_final_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 from rnnkit.ops._step_matmul import StepMatmul
+from rnnkit.ops._zoneout import ZoneoutSplit, zone
 
 
 class LSTMCache(NamedTuple):
@@ -53,6 +54,9 @@ class LSTMCache(NamedTuple):
     w_hr: Tensor | None
     has_bias: bool
     batch_sizes: tuple[int, ...]
+    keep_h: Tensor | None = None  # (N, H) zoneout's keep weights of h, None without zoneout
+    keep_c: Tensor | None = None  # (N, H) and of c
+    zoned_cells: Tensor | None = None  # (N, H) c_t = m ⊙ c_{t-1} + (1 − m) ⊙ c̃_t (cells: c̃_t)
 
 
 class LSTMGrads(NamedTuple):
@@ -81,6 +85,7 @@ def lstm_forward(
     batch_sizes: Sequence[int],
     *,
     w_hr: Tensor | None = None,
+    zoneout: tuple[Tensor, Tensor] | None = None,
     step_impl: StepImpl | None = None,
 ) -> tuple[tuple[Tensor, Tensor, Tensor], LSTMCache]:
     """Run an LSTM layer over packed sequences.
@@ -91,11 +96,15 @@ def lstm_forward(
         w_ih: (4H, I), w_hh: (4H, P), b_ih, b_hh: (4H,) or None, w_ch: (3H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
         w_hr: the projection (P, H), or None (the default) for none.
+        zoneout: (N, H) keep weights of h and of c (see :mod:`rnnkit.ops._zoneout`), or None;
+            not with a projection.
         step_impl: "torch", "triton", "c", or None for the default (see
             :mod:`rnnkit.ops._step_impl`).
     Returns:
         ((out (N, P), h_n (B, P), c_n (B, H)), cache).
     """
+    if zoneout is not None and w_hr is not None:
+        raise ValueError("lstm_forward: zoneout with a projection (w_hr) runs in lstm_loop only")
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     acts = (  # (N, 4H): pre-activations, overwritten in place by the activations step by step
         torch.addmm(b_ih + b_hh, x, w_ih.t())
@@ -114,6 +123,10 @@ def lstm_forward(
         projection, out_s = None, ()
     else:
         projection, out_s = StepMatmul(w_hr.t(), sizes), out.split(sizes)
+    keep_h, keep_c = (None, None) if zoneout is None else zoneout
+    zoned = None if zoneout is None else torch.empty_like(cells)  # (N, H) c_t, zoned
+    if keep_h is not None and keep_c is not None and zoned is not None:
+        kh_s, kc_s, zoned_s = keep_h.split(sizes), keep_c.split(sizes), zoned.split(sizes)
     h, c = h0, c0
     for t, size in enumerate(sizes):
         h_prev, c_prev = (h[:size], c[:size]) if ragged else (h, c)
@@ -122,10 +135,13 @@ def lstm_forward(
         if projection is not None:
             projection.write(out_s[t], h)  # h_t = r_t W_hrᵀ
             h = out_s[t]
-    outputs = (out, final_rows(out, batch_sizes), final_rows(cells, batch_sizes))
+        if zoned is not None:  # h over h̃_t in its rows; c̃_t stays in cells for the peepholes
+            h, c = h.lerp_(h_prev, kh_s[t]), zone(c, c_prev, kc_s[t], out=zoned_s[t])
+    states = cells if zoned is None else zoned
+    outputs = (out, final_rows(out, batch_sizes), final_rows(states, batch_sizes))
     cache = LSTMCache(
         x, h0, c0, acts, cells, tanh_cells, out, w_ih, w_hh, w_ch, w_hr,
-        b_ih is not None, tuple(batch_sizes),
+        b_ih is not None, tuple(batch_sizes), keep_h, keep_c, zoned,
     )  # fmt: skip
     return outputs, cache
 
@@ -154,9 +170,14 @@ def lstm_backward(
     batch_sizes = cache.batch_sizes
     H = w_hh.shape[0] // 4
     sizes = list(batch_sizes)
-    c_prev = previous_rows(c0, cells, batch_sizes)  # (N, H)
+    states = cells if cache.zoned_cells is None else cache.zoned_cells
+    c_prev = previous_rows(c0, states, batch_sizes)  # (N, H)
     grad_acts = torch.empty_like(acts)  # (N, 4H)
     grad_out = grad_out.contiguous()
+    zoneout = None
+    if cache.keep_h is not None and cache.keep_c is not None:
+        zoneout = (ZoneoutSplit(cache.keep_h, sizes, grad_out), ZoneoutSplit(cache.keep_c, sizes))
+        grad_out = zoneout[0].fresh(grad_out)
     # with a projection the steps get the outputs' part of r_t's gradient: g_t W_hr, all at once
     step = _backward_steps(
         step_impl, grad_out if w_hr is None else grad_out @ w_hr, acts, tanh_cells, c_prev, w_ch,
@@ -165,7 +186,7 @@ def lstm_backward(
     dc_carry = grad_c_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     grad_w_hr = None
     if w_hr is None:
-        grad_h0 = _bptt(step, grad_acts, w_hh, grad_h_n, dc_carry, batch_sizes)
+        grad_h0 = _bptt(step, grad_acts, w_hh, grad_h_n, dc_carry, batch_sizes, zoneout)
     else:
         grad_h0, grad_w_hr = _bptt_projected(
             step, grad_out, acts, tanh_cells, grad_acts, w_hh, w_hr, grad_h_n, dc_carry,
@@ -199,17 +220,24 @@ def _bptt(
     grad_h_n: Tensor,
     dc_carry: Tensor,
     batch_sizes: Sequence[int],
+    zoneout: tuple[ZoneoutSplit, ZoneoutSplit] | None = None,
 ) -> Tensor:
     """The backward loop without a projection: fills ``grad_acts`` step by step; ``dc_carry``
-    (B, H), ∂L/∂c_n on entry, ends as ∂L/∂c_0. Returns ∂L/∂h_0 (B, H)."""
+    (B, H), ∂L/∂c_n on entry, ends as ∂L/∂c_0; ``zoneout`` splits the gradients of h and c
+    around each step. Returns ∂L/∂h_0 (B, H)."""
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     ga_s, recurrent = grad_acts.split(sizes), StepMatmul(w_hh, sizes)
     dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     for t in range(len(sizes) - 1, -1, -1):
         size = sizes[t]
         dh, dc = (dh_carry[:size], dc_carry[:size]) if ragged else (dh_carry, dc_carry)
+        if zoneout is not None:
+            skipped_h, skipped_c = zoneout[0].split(t, dh), zoneout[1].split(t, dc)
         step(t, dh, dc)
         recurrent.write(dh, ga_s[t])
+        if zoneout is not None:
+            dh.add_(skipped_h)
+            dc.add_(skipped_c)
     return dh_carry
 
 
@@ -412,9 +440,10 @@ class LSTMFunction(torch.autograd.Function):
         w_ch: Tensor | None,
         w_hr: Tensor | None,
         batch_sizes: tuple[int, ...],
+        zoneout: tuple[Tensor, Tensor] | None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         outputs, cache = lstm_forward(
-            x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, batch_sizes, w_hr=w_hr
+            x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, batch_sizes, w_hr=w_hr, zoneout=zoneout
         )
         save_cache(ctx, cache)
         return outputs
@@ -428,7 +457,7 @@ class LSTMFunction(torch.autograd.Function):
         grads = lstm_backward(
             grad_out, grad_h_n, grad_c_n, cache, need_input_grad=ctx.needs_input_grad[0]
         )
-        return (*grads, None)
+        return (*grads, None, None)
 
 
 @opaque_to_compile
@@ -444,11 +473,13 @@ def lstm_fused(
     batch_sizes: Sequence[int],
     *,
     w_hr: Tensor | None = None,
+    zoneout: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Differentiable LSTM layer over packed rows: (out (N, P), h_n (B, P), c_n (B, H)), P = H
-    without a projection ``w_hr`` (P, H)."""
+    without a projection ``w_hr`` (P, H); ``zoneout`` (N, H) keep weights of h and of c, or None
+    (see :mod:`rnnkit.ops._zoneout`; not with a projection)."""
     result: tuple[Tensor, Tensor, Tensor] = LSTMFunction.apply(
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, w_hr, tuple(batch_sizes)
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, w_hr, tuple(batch_sizes), zoneout
     )
     return result
 
@@ -495,15 +526,20 @@ def lstm_loop(
     batch_sizes: Sequence[int],
     *,
     w_hr: Tensor | None = None,
+    zoneout: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The readable twin of :func:`lstm_fused`: :func:`lstm_cell` per step, autograd for BPTT."""
     offsets = step_offsets(batch_sizes)
     h, c, outs, cells = h0, c0, [], []
     for t, size in enumerate(batch_sizes):
+        h_prev, c_prev = h[:size], c[:size]
         h, c = lstm_cell(
-            x[offsets[t] : offsets[t + 1]], h[:size], c[:size], w_ih, w_hh, b_ih, b_hh, w_ch,
+            x[offsets[t] : offsets[t + 1]], h_prev, c_prev, w_ih, w_hh, b_ih, b_hh, w_ch,
             w_hr=w_hr,
         )  # fmt: skip
+        if zoneout is not None:
+            rows = slice(offsets[t], offsets[t + 1])
+            h, c = zone(h, h_prev, zoneout[0][rows]), zone(c, c_prev, zoneout[1][rows])
         outs.append(h)
         cells.append(c)
     out = torch.cat(outs)

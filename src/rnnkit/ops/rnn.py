@@ -23,6 +23,7 @@ from rnnkit.ops._compile import opaque_to_compile
 from rnnkit.ops._packed import final_rows, is_dense, previous_rows, step_offsets
 from rnnkit.ops._step_impl import StepImpl, resolve_step_impl
 from rnnkit.ops._step_matmul import StepMatmul
+from rnnkit.ops._zoneout import ZoneoutSplit, zone
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -32,12 +33,14 @@ class RNNCache(NamedTuple):
 
     x: Tensor  # (N, I)
     h0: Tensor  # (B, H)
-    out: Tensor  # (N, H) h_t
+    out: Tensor  # (N, H) the cell's h_t (h̃_t with zoneout)
     w_ih: Tensor
     w_hh: Tensor
     has_bias: bool
     nonlinearity: str
     batch_sizes: tuple[int, ...]
+    keep: Tensor | None = None  # (N, H) zoneout's keep weights, None without zoneout
+    zoned: Tensor | None = None  # (N, H) h_t = m ⊙ h_{t-1} + (1 − m) ⊙ h̃_t with zoneout
 
 
 class RNNGrads(NamedTuple):
@@ -61,6 +64,7 @@ def rnn_forward(
     batch_sizes: Sequence[int],
     *,
     nonlinearity: str = "tanh",
+    zoneout: Tensor | None = None,
     step_impl: StepImpl | None = None,
 ) -> tuple[tuple[Tensor, Tensor], RNNCache]:
     """Run an Elman RNN layer over packed sequences.
@@ -69,6 +73,7 @@ def rnn_forward(
         x: (N, I) packed input rows. h0: (B, H).
         w_ih: (H, I), w_hh: (H, H), b_ih, b_hh: (H,) or None.
         batch_sizes: sequences running at each step, non-increasing, summing to N.
+        zoneout: (N, H) keep weights of h (see :mod:`rnnkit.ops._zoneout`), or None.
         step_impl: "torch", "triton", "c" (runs torch: the step is one op), or None.
     Returns:
         ((out (N, H), h_n (B, H)), cache).
@@ -78,12 +83,21 @@ def rnn_forward(
     out = F.linear(x, w_ih, bias)  # (N, H): pre-activations, turned into h_t step by step
     step = _forward_steps(step_impl, out, sizes, nonlinearity)
     a_s, recurrent = out.split(sizes), StepMatmul(w_hh.t(), sizes)
+    zoned = None if zoneout is None else torch.empty_like(out)  # (N, H) h_t, zoned
+    if zoneout is not None and zoned is not None:
+        keep_s, zoned_s = zoneout.split(sizes), zoned.split(sizes)
     h = h0
     for t, size in enumerate(sizes):
-        recurrent.add_to(a_s[t], h[:size] if ragged else h)  # (b, H)
+        h_prev = h[:size] if ragged else h  # (b, H)
+        recurrent.add_to(a_s[t], h_prev)
         h = step(t)
-    cache = RNNCache(x, h0, out, w_ih, w_hh, bias is not None, nonlinearity, tuple(batch_sizes))
-    return (out, final_rows(out, batch_sizes)), cache
+        if zoned is not None:
+            h = zone(h, h_prev, keep_s[t], out=zoned_s[t])
+    cache = RNNCache(
+        x, h0, out, w_ih, w_hh, bias is not None, nonlinearity, tuple(batch_sizes), zoneout, zoned
+    )
+    states = out if zoned is None else zoned
+    return (states, final_rows(states, batch_sizes)), cache
 
 
 def rnn_backward(
@@ -106,21 +120,27 @@ def rnn_backward(
     batch_sizes = cache.batch_sizes
     sizes, ragged = list(batch_sizes), not is_dense(batch_sizes)
     grad_acts = torch.empty_like(out)  # (N, H)
+    split = None if cache.keep is None else ZoneoutSplit(cache.keep, sizes, grad_out)
+    reaching = grad_out if split is None else split.fresh(grad_out)  # what the steps get
     step = _backward_steps(
-        step_impl, grad_out.contiguous(), out, grad_acts, sizes, cache.nonlinearity
+        step_impl, reaching.contiguous(), out, grad_acts, sizes, cache.nonlinearity
     )
     ga_s, recurrent = grad_acts.split(sizes), StepMatmul(w_hh, sizes)
     dh_carry = grad_h_n.clone(memory_format=torch.contiguous_format)  # (B, H)
     for t in range(len(sizes) - 1, -1, -1):
         dh = dh_carry[: sizes[t]] if ragged else dh_carry  # (b, H)
+        skipped = None if split is None else split.split(t, dh)
         step(t, dh)
         recurrent.write(dh, ga_s[t])
+        if skipped is not None:
+            dh.add_(skipped)
     grad_b = grad_acts.sum(0) if cache.has_bias else None
+    states = out if cache.zoned is None else cache.zoned
     return RNNGrads(
         x=grad_acts @ w_ih if need_input_grad else None,
         h0=dh_carry,
         w_ih=grad_acts.t() @ x,
-        w_hh=grad_acts.t() @ previous_rows(h0, out, batch_sizes),
+        w_hh=grad_acts.t() @ previous_rows(h0, states, batch_sizes),
         b_ih=grad_b,
         b_hh=grad_b.clone() if grad_b is not None else None,
     )
@@ -220,10 +240,12 @@ class RNNFunction(torch.autograd.Function):
         b_hh: Tensor | None,
         batch_sizes: tuple[int, ...],
         nonlinearity: str,
+        zoneout: Tensor | None,
     ) -> tuple[Tensor, Tensor]:
         outputs, cache = rnn_forward(
-            x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, nonlinearity=nonlinearity
-        )
+            x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, nonlinearity=nonlinearity,
+            zoneout=zoneout,
+        )  # fmt: skip
         save_cache(ctx, cache)
         return outputs
 
@@ -233,7 +255,7 @@ class RNNFunction(torch.autograd.Function):
         grads = rnn_backward(
             grad_out, grad_h_n, load_cache(ctx), need_input_grad=ctx.needs_input_grad[0]
         )
-        return (*grads, None, None)
+        return (*grads, None, None, None)
 
 
 @opaque_to_compile
@@ -247,10 +269,12 @@ def rnn_fused(
     batch_sizes: Sequence[int],
     *,
     nonlinearity: str = "tanh",
+    zoneout: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Differentiable Elman RNN layer over packed rows: (out (N, H), h_n (B, H))."""
+    """Differentiable Elman RNN layer over packed rows: (out (N, H), h_n (B, H)); ``zoneout``
+    (N, H) keep weights of h, or None (see :mod:`rnnkit.ops._zoneout`)."""
     result: tuple[Tensor, Tensor] = RNNFunction.apply(
-        x, h0, w_ih, w_hh, b_ih, b_hh, tuple(batch_sizes), nonlinearity
+        x, h0, w_ih, w_hh, b_ih, b_hh, tuple(batch_sizes), nonlinearity, zoneout
     )
     return result
 
@@ -280,13 +304,17 @@ def rnn_loop(
     batch_sizes: Sequence[int],
     *,
     nonlinearity: str = "tanh",
+    zoneout: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The readable twin of :func:`rnn_fused`: :func:`rnn_cell` per step, autograd for BPTT."""
     offsets = step_offsets(batch_sizes)
     h, outs = h0, []
     for t, size in enumerate(batch_sizes):
         rows = x[offsets[t] : offsets[t + 1]]
-        h = rnn_cell(rows, h[:size], w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity)
+        h_prev = h[:size]
+        h = rnn_cell(rows, h_prev, w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity)
+        if zoneout is not None:
+            h = zone(h, h_prev, zoneout[offsets[t] : offsets[t + 1]])
         outs.append(h)
     out = torch.cat(outs)
     return out, final_rows(out, batch_sizes)
