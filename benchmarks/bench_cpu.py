@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import torch
 
 import rnnkit
 import rnnkit.ops.cpu
+from rnnkit._machine import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -107,14 +107,7 @@ def bench_size(
 
 
 def device_description() -> str:
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"cpu {os.cpu_count()}-core ({model}), {torch.get_num_threads()} torch threads"
+    return f"cpu {os.cpu_count()}-core ({cpu_model()}), {torch.get_num_threads()} torch threads"
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from rnnkit.datasets import (
     corpora,
     load,
     newsgroups,
+    parallel,
     read_columns,
     read_conll2003,
     registry,
@@ -478,8 +479,10 @@ def test_the_task_must_match_the_data(tmp_path: Path) -> None:
         load(f"csv:{csv}", "tag")
     with pytest.raises(ValueError, match=r"is a 'classify' dataset .*not 'lm'"):
         load(f"csv:{csv}", "lm")
-    with pytest.raises(ValueError, match="task must be one of classify, tag, lm"):
+    with pytest.raises(ValueError, match=r"is a 'classify' dataset .*not 'seq2seq'"):
         load(f"csv:{csv}", "seq2seq")
+    with pytest.raises(ValueError, match="task must be one of classify, tag, lm, seq2seq"):
+        load(f"csv:{csv}", "translate")
     assert load(f"csv:{csv}", "classify").train == [Example("a", "x")]
 
 
@@ -550,11 +553,15 @@ def test_conll2003_not_found_points_to_the_official_page(
 
 
 def test_each_reader_declares_its_own_entries() -> None:
-    declared = [*newsgroups.SPECS, *sst.SPECS, *conll.SPECS, *corpora.SPECS]
+    declared = [*newsgroups.SPECS, *sst.SPECS, *conll.SPECS, *corpora.SPECS, *parallel.SPECS]
     assert list(REGISTRY.values()) == declared
     assert {spec.name for spec in conll.SPECS} == {"conll2003"}
-    assert registry.USER_SCHEMES == ("csv", "tsv", "jsonl", "folder", "columns", "text")
-    formats = (*user.USER_FORMATS, *conll.USER_FORMATS, *corpora.USER_FORMATS)
+    assert registry.USER_SCHEMES == (
+        "csv", "tsv", "jsonl", "folder", "columns", "text", "parallel", "pairs",
+    )  # fmt: skip
+    formats = (
+        *user.USER_FORMATS, *conll.USER_FORMATS, *corpora.USER_FORMATS, *parallel.USER_FORMATS,
+    )  # fmt: skip
     assert [fmt.task for fmt in formats] == [
         "classify",
         "classify",
@@ -562,6 +569,8 @@ def test_each_reader_declares_its_own_entries() -> None:
         "classify",
         "tag",
         "lm",
+        "seq2seq",
+        "seq2seq",
     ]
     # registry.py names no dataset: no reader-specific branching left there
     tree = ast.parse(Path(registry.__file__).read_text(encoding="utf-8"))

@@ -40,6 +40,8 @@ PUBLIC = {
     "DatasetNotFoundError",
     "DatasetSpec",
     "Example",
+    "Pair",
+    "ParallelData",
     "TaggedSentence",
     "TaggingData",
     "available",
@@ -49,6 +51,9 @@ PUBLIC = {
     "read_columns",
     "read_conll2003",
     "read_folder",
+    "read_multi30k",
+    "read_pairs",
+    "read_parallel",
     "read_table",
     "stratified_split",
 }

@@ -59,3 +59,15 @@ def test_dtype_mismatches_name_the_argument_and_both_dtypes(layer: nn.Module) ->
     hx = (h, torch.zeros(1, 1, 4)) if isinstance(layer, LSTM) else h
     with pytest.raises(ValueError, match=r"hx h_0 is torch\.float64 but the layer's weights are"):
         layer(torch.randn(2, 1, 3), hx)
+
+
+@pytest.mark.parametrize("backend", ["native", "fused", "loop"])
+def test_a_c_0_of_another_dtype_is_named_on_every_backend(backend: str) -> None:
+    layer = LSTM(3, 4, backend=backend)
+    hx = (torch.zeros(1, 1, 4), torch.zeros(1, 1, 4, dtype=torch.float64))
+    with pytest.raises(
+        ValueError,
+        match=r"^LSTM: hx c_0 is torch\.float64 but the layer's weights are torch\.float32; "
+        r"convert one \(layer\.to\(torch\.float64\) or hx c_0\.to\(torch\.float32\)\)$",
+    ):
+        layer(torch.randn(2, 1, 3), hx)

@@ -286,6 +286,16 @@ def test_loading_keeps_subnormal_numbers() -> None:
     assert float(tiny * 1.5) > 0
 
 
+def test_no_flag_lets_the_compiler_assume_finite_math() -> None:
+    """No flag set the kernels may be built with lets the compiler drop NaN and infinity checks
+    or reorder arithmetic (-ffast-math and its parts), at compile or at link time."""
+    unsafe = {"-ffast-math", "-Ofast", "-ffinite-math-only", "-funsafe-math-optimizations",
+              "-fassociative-math", "-freciprocal-math", "-fno-signed-zeros"}  # fmt: skip
+    for extra, link in _build.FLAG_SETS:
+        used = {*_build.COMPILE, *extra, *link}
+        assert not used & unsafe, sorted(used & unsafe)
+
+
 def test_unusable_home_cache_falls_back_to_the_temp_dir(tmp_path, monkeypatch) -> None:
     """~/.cache/rnnkit that cannot be made (here: its parent is a file): a folder of this user's
     in the temp dir serves, made with mode 0o700."""

@@ -3,6 +3,8 @@ the fused ops and the CRF refuse with one clear error instead of returning zeros
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch.autograd import gradgradcheck
@@ -13,10 +15,11 @@ LAYERS = {
     "rnn": lambda backend: RNN(3, 4, backend=backend),
     "lstm": lambda backend: LSTM(3, 4, backend=backend),
     "lstm-peephole": lambda backend: LSTM(3, 4, peephole=True, backend=backend),
+    "lstm-proj": lambda backend: LSTM(3, 4, proj_size=2, backend=backend),
     "gru": lambda backend: GRU(3, 4, backend=backend),
     "gru-reset-before": lambda backend: GRU(3, 4, reset_after=False, backend=backend),
 }
-NATIVE = {"rnn", "lstm", "gru"}
+NATIVE = {"rnn", "lstm", "lstm-proj", "gru"}
 
 
 def layer_and_input(name: str, backend: str) -> tuple[torch.nn.Module, torch.Tensor]:
@@ -51,6 +54,29 @@ def test_the_fused_backward_refuses_a_second_derivative(name: str) -> None:
         RuntimeError, match=r"double backward \(create_graph=True\).*backend='loop'"
     ):
         torch.autograd.grad(out.pow(2).sum(), x, create_graph=True)
+
+
+def gradient_penalty_gradient(name: str, backend: str) -> torch.Tensor:
+    """d/dx of ‖d(Σ out²)/dx‖², a gradient penalty's gradient: a second derivative."""
+    layer, x = layer_and_input(name, backend)
+    out, _ = layer(x)
+    (grad,) = torch.autograd.grad(out.pow(2).sum(), x, create_graph=True)
+    (penalty_grad,) = torch.autograd.grad(grad.pow(2).sum(), x)
+    return penalty_grad
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_the_default_backend_gives_the_loops_second_derivative_or_refuses(name: str) -> None:
+    """What a user who asks for a gradient penalty without naming a backend gets: the loop's
+    numbers (never zeros), or the documented error."""
+    want = gradient_penalty_gradient(name, "loop")
+    assert want.abs().sum() > 0
+    try:
+        got = gradient_penalty_gradient(name, "auto")
+    except RuntimeError as error:
+        assert re.search(r"double backward \(create_graph=True\).*backend='loop'", str(error))
+        return
+    torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-8)
 
 
 def test_the_crf_refuses_a_second_derivative() -> None:

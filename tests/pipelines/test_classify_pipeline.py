@@ -16,9 +16,10 @@ SMALL = {"embedding_dim": 16, "hidden_size": 16, "min_freq": 1, "lr": 1e-2, "bat
 def test_train_writes_a_complete_run_that_learns(toy_csv: str, tmp_path: Path) -> None:
     config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 6, "cell": "gru"})
     run = train(config, tmp_path / "run", progress=False)
-    for name in ("config.json", "vocab.json", "model.safetensors", "checkpoint.pt",
-                 "metrics.jsonl", "learning_curves.png", "report.md"):  # fmt: skip
+    for name in ("config.json", "vocab.json", "model.safetensors", "data-summary.json",
+                 "baseline.json", "metrics.jsonl", "learning_curves.png", "report.md"):  # fmt: skip
         assert (tmp_path / "run" / name).is_file(), name
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()  # a finished run keeps its weights
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["model"]["encoder"]["cell"] == "gru" and saved["labels"] == ["neg", "pos"]
     result = run.evaluate("test")
@@ -65,20 +66,24 @@ def test_resume_continues_to_the_configured_epochs(toy_csv: str, tmp_path: Path)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["trainer"]["epochs"] == 2
 
 
-def test_predict_rejects_empty_text(toy_csv: str, tmp_path: Path) -> None:
+def test_predict_marks_an_empty_text(toy_csv: str, tmp_path: Path) -> None:
     run = train(
         resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 1}),
         tmp_path / "r",
         progress=False,
     )
-    with pytest.raises(ValueError, match="text 2 is empty"):
-        run.predict(["good", "   "])
+    good, empty = run.predict(["good", "   "])  # one prediction per input, none aborts the call
+    assert good["label"] in run.labels
+    assert empty == {
+        "text": "   ", "label": None, "probability": None, "probabilities": None,
+        "note": "empty text: not labelled",
+    }  # fmt: skip
 
 
 def test_compare_trains_every_cell_and_records(toy_csv: str, tmp_path: Path) -> None:
     config = resolve_config("classify", {**SMALL, "dataset": toy_csv, "epochs": 1})
     rows = compare(config, ["rnn", "lstm", "gru"], tmp_path / "cmp", progress=False)
-    assert [r["cell"] for r in rows] == ["rnn", "lstm", "gru"]
+    assert [r["cell"] for r in rows] == ["rnn", "lstm", "gru", "tfidf"]  # the baseline's last
     assert all(0 <= r["test_accuracy"] <= 1 for r in rows)
     assert (tmp_path / "cmp" / "compare.png").is_file()
     assert json.loads((tmp_path / "cmp" / "compare.json").read_text()) == rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def test_a_run_killed_after_pretraining_resumes_to_the_same_weights(
         "classify", {**SMALL, "dataset": toy_csv, "epochs": 2, "cell": "lstm"}, PRETRAIN
     )
     whole = train(config, tmp_path / "whole", progress=False)
-    train(config, tmp_path / "cut", progress=False)
+    killed = replace(config, run=replace(config.run, keep_checkpoint=True))  # as a killed run
+    train(killed, tmp_path / "cut", progress=False)
     for name in ("checkpoint.pt", "model.safetensors", "metrics.jsonl"):
         (tmp_path / "cut" / name).unlink()  # as if killed before the classifier's first epoch
     with pytest.raises(ValueError, match="already holds a run; use --resume"):

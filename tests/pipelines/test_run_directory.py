@@ -75,7 +75,7 @@ def test_cli_resume_keeps_the_run_settings_and_takes_new_epochs(
     assert main(["train", "synthetic", "--resume", "--epochs", "2", *common]) == 0
     assert json.loads(capsys.readouterr().out)["epochs"] == 2  # hidden size 4 kept, no flag
     assert main(["train", "synthetic", "--resume", "--hidden-size", "8", *common]) == 1
-    assert "only trainer.device, trainer.epochs, trainer.patience may change" in (
+    assert "only trainer.device, trainer.epochs, trainer.patience, run.baseline, " in (
         capsys.readouterr().err
     )
 

@@ -18,7 +18,8 @@ TINY = {"seq_len": 6, "train_size": 32, "val_size": 16, "test_size": 16, "hidden
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "run"
-    train(resolve("synthetic", {**TINY, "epochs": 1}, where="test"), out, progress=False)
+    config = resolve("synthetic", {**TINY, "epochs": 1, "keep_checkpoint": True}, where="test")
+    train(config, out, progress=False)
     return out
 
 

@@ -19,11 +19,13 @@ PUBLIC = {
     "Vocab",
     "char_tokenize",
     "collate_padded",
+    "detokenize",
     "pad_batch",
     "pad_sequences",
     "sequence_lengths",
     "text_to_word_sequence",
     "tokenizer_from_json",
+    "unicode_word_tokenize",
     "word_tokenize",
 }
 

@@ -122,6 +122,10 @@ def test_resume_without_checkpoint_is_one_clear_error(toy: Any, tmp_path: Path) 
         ({"lr_decay": 1.5}, r"^TrainerConfig: lr_decay must be in \(0, 1\], got 1.5$"),
         ({"lr_decay": float("nan")}, r"^TrainerConfig: lr_decay must be in \(0, 1\], got nan$"),
         ({"decay_after": -1}, r"^TrainerConfig: decay_after must be ≥ 0, got -1$"),
+        ({"weight_decay": -1.0}, r"^TrainerConfig: weight_decay must be a finite number ≥ 0"),
+        ({"weight_decay": float("nan")}, r"weight_decay must be a finite number ≥ 0, got nan$"),
+        ({"momentum": 1.5}, r"^TrainerConfig: momentum must be in \[0, 1\), got 1.5$"),
+        ({"momentum": -0.1}, r"^TrainerConfig: momentum must be in \[0, 1\), got -0.1$"),
     ],
 )
 def test_config_errors(options: dict[str, Any], message: str) -> None:
@@ -213,3 +217,50 @@ def test_a_loss_that_turns_non_finite_stops_the_run_and_keeps_the_last_good_weig
     with pytest.raises(ValueError, match=r"the training loss became nan at epoch 1, step 2"):
         again.fit(poisoned, [torch.tensor(0.0)])
     assert (tmp_path / "again" / "model.safetensors").read_bytes() == good
+
+
+def test_a_step_that_overflows_the_weights_stops_the_run_before_they_are_kept(
+    toy: Any, tmp_path: Path
+) -> None:
+    """The step's own loss is finite (1.0), the step sends the weight to inf: the epoch is not
+    kept, logged or checkpointed."""
+    config = TrainerConfig(
+        epochs=2, optimizer="sgd", momentum=0.0, lr=3e38, clip_norm=None, progress=False
+    )
+    trainer = Trainer(toy.Scalar([0.5, 0.4]), config, run_dir=tmp_path)
+    with pytest.raises(
+        ValueError,
+        match=r"^Trainer: the weights became non-finite \(w\) in epoch 1 \(by step 1\); no epoch "
+        r"had finished, so nothing is kept \(lower --lr, or set --clip-norm\)$",
+    ):
+        trainer.fit([torch.tensor(1.0)], [torch.tensor(0.0)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.jsonl"]
+    assert (tmp_path / "metrics.jsonl").read_text() == ""
+
+
+def test_a_validation_loss_that_turns_non_finite_stops_the_run(toy: Any, tmp_path: Path) -> None:
+    config = TrainerConfig(epochs=3, lr=0.1, progress=False, monitor="loss")
+    trainer = Trainer(toy.Scalar([0.5, float("inf"), 0.1]), config, run_dir=tmp_path)
+    with pytest.raises(
+        ValueError,
+        match=r"the validation loss became inf in epoch 2 \(by step 2\); the last good weights "
+        r"and checkpoint are kept",
+    ):
+        trainer.fit([torch.tensor(1.0)], [torch.tensor(0.0)])
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["train_state"]["epoch"] == 1
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1]
+
+
+def test_an_unknown_monitor_is_found_before_anything_is_spent(toy: Any, tmp_path: Path) -> None:
+    """``check_monitor``: one validation batch, before any epoch (or file) of the run."""
+    model = toy.Scalar([0.5])
+    trainer = Trainer(model, TrainerConfig(progress=False, monitor="bleu"), run_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"monitor='bleu' is not among the validation metrics"):
+        trainer.check_monitor([torch.tensor(0.0), torch.tensor(1.0)])
+    assert model.calls == 1 and list(tmp_path.iterdir()) == []
+    trainer.check_monitor(None)  # no validation: nothing to check, nothing evaluated
+    trainer.check_monitor(iter([torch.tensor(0.0)]))  # one pass only: left to fit
+    assert model.calls == 1
+    fine = Trainer(toy.Scalar([0.5]), TrainerConfig(progress=False, monitor="w"))
+    fine.check_monitor([torch.tensor(0.0)])

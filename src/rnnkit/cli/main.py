@@ -15,7 +15,7 @@ from typing import TypeAlias
 import torch
 
 from rnnkit import __version__
-from rnnkit.cli import bench, classify, generate, tasks
+from rnnkit.cli import bench, classify, generate, pretrain, tasks, translate
 from rnnkit.demo import DEFAULTS, run_adding_demo
 from rnnkit.tasks.encoder import CELLS
 
@@ -130,6 +130,8 @@ _SUBCOMMANDS: Sequence[Callable[[_SubParsers, argparse.ArgumentParser], None]] =
     *tasks.COMMANDS,
     *classify.COMMANDS,
     *generate.COMMANDS,
+    *pretrain.COMMANDS,
+    *translate.COMMANDS,
     bench.add_bench,
 )
 

@@ -28,6 +28,7 @@ from rnnkit.pipelines.run import (
     Run,
     backend_summary,
     compare,
+    file_split,
     has_split,
     record_quality,
     saved_settings,
@@ -166,14 +167,39 @@ def run_train(args: argparse.Namespace) -> int:
 def add_evaluate(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "evaluate", parents=[common],
-        help="the task's metrics of a run on a split (accuracy, macro-F1, entity F1, …)",
+        help="the task's metrics of a run on a split or a labelled file (accuracy, macro-F1, …)",
+        description="Score a run on a split of its own dataset (--split), or on any labelled "
+        "file (--data): CSV, TSV or JSONL (its format from the suffix, else the run's own; or "
+        "tsv:PATH), or a folder per class, read with the run's own --text-field, --label-field "
+        "and --header unless given. Works from any working folder.",
     )  # fmt: skip
     p.add_argument(
         "run_dirs", type=Path, nargs="+", metavar="RUN",
         help="run directory; several classification runs: evaluate their ensemble (mean "
         "probabilities) into --out",
     )  # fmt: skip
-    p.add_argument("--split", choices=SPLITS, default="test", help="which split (default: test)")
+    p.add_argument(
+        "--split", choices=SPLITS, default=None, help="which split of the run's dataset "
+        "(default: test)",
+    )  # fmt: skip
+    p.add_argument(
+        "--data", metavar="PATH",
+        help="score the run on this labelled file instead (labels must be the run's); writes "
+        "RUN/eval-file-<name>.json",
+    )  # fmt: skip
+    for flag, what in (
+        ("--text-field", "text column(s): names, or 0-based numbers; several: title,body"),
+        ("--label-field", "label column: a name or a 0-based number"),
+    ):
+        p.add_argument(
+            flag, dest=_DEST + "data." + flag[2:].replace("-", "_"), default=argparse.SUPPRESS,
+            metavar="NAME", help=f"with --data: the file's {what} (default: the run's)",
+        )  # fmt: skip
+    p.add_argument(
+        "--header", dest=_DEST + "data.header", action=argparse.BooleanOptionalAction,
+        default=argparse.SUPPRESS,
+        help="with --data: whether the file's first line names its columns (default: the run's)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, help="folder for an ensemble's evaluation files")
     p.add_argument(
         "--record", nargs="?", type=Path, const=QUALITY_LOG, default=None, metavar="PATH",
@@ -191,6 +217,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ValueError("evaluating several runs (an ensemble) needs --out FOLDER for its files")
     if not several and args.out is not None:
         raise ValueError("--out is for an ensemble of several runs; one run writes into its own")
+    settings = {k[len(_DEST) :]: v for k, v in vars(args).items() if k.startswith(_DEST)}
+    if args.data is not None:
+        return _evaluate_file(args, settings)
+    if settings:
+        raise ValueError(f"--{next(iter(settings))[5:].replace('_', '-')} is for --data PATH")
+    args.split = args.split or "test"
     runs = [Run.load(path, int8=args.int8) for path in args.run_dirs]
     result = (
         evaluate_ensemble(runs, args.split, args.out) if several else runs[0].evaluate(args.split)
@@ -214,13 +246,41 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_file(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    """``evaluate RUN --data PATH``: one run on a labelled file."""
+    given = [flag for flag, on in (("--split", args.split), ("--out", args.out)) if on]
+    given += ["--record"] if args.record is not None else []
+    if len(args.run_dirs) > 1 or given:
+        what = f"{', '.join(given)} with --data" if given else "--data with several runs"
+        raise ValueError(f"{what}: --data scores one run on one file (no split, no log)")
+    run = Run.load(args.run_dirs[0], int8=args.int8)
+    result = run.evaluate_file(args.data, settings=settings)
+    name = file_split(args.data)
+    shown = [f"{k} {percent(k, v)}" for k, v in result.metrics.items() if k != "loss"]
+    text = (
+        f"{result.dataset}: {', '.join(shown)} on {result.examples:,} {run.task.example_unit}"
+        f"\n\n{result.table}\n\nwritten: {run.files.evaluation(name)}"
+    )
+    pictures = sorted(run.path.glob(f"*-{name}.png"))
+    text += "".join(f"\npicture: {p}" for p in pictures)
+    emit(args, result.to_dict(), text)
+    return 0
+
+
 def add_predict(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "predict", parents=[common], help="predict with a trained run (labels, entities, …)"
     )
     p.add_argument("run_dir", type=Path, metavar="RUN", help="run directory")
-    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts (sentences) to predict for")
-    p.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
+    p.add_argument(
+        "texts", nargs="*", metavar="TEXT",
+        help="texts (sentences) to predict for; an empty one gets an empty label and a note",
+    )  # fmt: skip
+    p.add_argument(
+        "--file", type=Path,
+        help="a UTF-8 file with one text per line: one output line per input line, a blank "
+        "line marked (empty label column, note: empty text: not labelled)",
+    )  # fmt: skip
     p.add_argument("--int8", action="store_true", help="predict with the int8 model (CPU)")
     p.add_argument(
         "--format", choices=("text", "conll"), default="text",
@@ -235,10 +295,15 @@ def run_predict(args: argparse.Namespace) -> int:
     texts = list(args.texts)
     if args.file is not None:
         try:
-            lines = args.file.read_text(encoding="utf-8").splitlines()
+            content = args.file.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError(f"{args.file}: not UTF-8 (byte {exc.start})") from None
-        texts += [line for line in lines if line.strip()]
+        # lines as `wc -l` counts them (not str.splitlines, which also splits at \x0c, \u2028,
+        # …); each, blank or not, gets one output line
+        lines = content.removeprefix("\ufeff").split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the newline that ends the last line
+        texts += [line.removesuffix("\r") for line in lines]
     if not texts:
         raise ValueError("give texts to predict for, or --file with one text per line")
     run = Run.load(args.run_dir, int8=args.int8)
@@ -287,16 +352,24 @@ def run_compare(args: argparse.Namespace) -> int:
     rows = compare(config_from_args(args, task), cells, args.out, progress=not args.no_progress)
     main = rows[0]["main"]
     extra = [m for m in task.record_metrics if m != main and f"test_{m}" in rows[0]]
-    header = f"{'cell':<17}{'params':>10}{'val ' + main:>14}{'test ' + main:>15}"
+    names = [str(r.get("baseline") or r["cell"]) for r in rows]  # a baseline by its method
+    width = max(17, *(len(n) + 2 for n in names))
+    header = f"{'cell':<{width}}{'params':>10}{'val ' + main:>14}{'test ' + main:>15}"
     header += "".join(f"{'test ' + m:>15}" for m in extra) + f"{'epoch':>7}{'train s':>9}  backend"
     lines = [header]
-    for r in rows:
+
+    def shown(r: dict[str, Any], key: str, metric: str) -> str:
+        return percent(metric, r[key]) if key in r else "-"
+
+    for name, r in zip(names, rows, strict=True):
         line = (
-            f"{r['cell']:<17}{r['parameters']:>10,}{percent(main, r[f'val_{main}']):>14}"
-            f"{percent(main, r[f'test_{main}']) if f'test_{main}' in r else '-':>15}"
+            f"{name:<{width}}{r['parameters']:>10,}{shown(r, f'val_{main}', main):>14}"
+            f"{shown(r, f'test_{main}', main):>15}"
         )
-        line += "".join(f"{percent(m, r[f'test_{m}']):>15}" for m in extra)
-        line += f"{r['kept_epoch'] or '-':>7}{r['train_seconds']:>9.0f}  {r['backend']}"
+        line += "".join(f"{shown(r, f'test_{m}', m):>15}" for m in extra)
+        seconds = r["train_seconds"]
+        line += f"{r['kept_epoch'] or '-':>7}{seconds:>9.{0 if seconds >= 10 else 1}f}"
+        line += f"  {r['backend']}"
         lines.append(line)
     lines.append(f"\nplot: {args.out / 'compare.png'}")
     emit(args, {"rows": rows}, "\n".join(lines))

@@ -1,5 +1,5 @@
 """rnnkit.datasets — benchmark datasets and the user's own files, as labelled texts, tagged
-sentences or token streams for language models.
+sentences, token streams for language models or sentence pairs for translation.
 
 Standard library and NumPy only (and the tag schemes of :mod:`rnnkit.text.tags`): nothing here
 imports torch.
@@ -9,6 +9,7 @@ imports torch.
 >>> print(data.summary())  # doctest: +SKIP
 >>> ner = load("conll2003", "tag")  # doctest: +SKIP
 >>> ptb = load("ptb", "lm")  # doctest: +SKIP
+>>> de_en = load("multi30k", "seq2seq", src="de", tgt="en")  # doctest: +SKIP
 
 ``load`` looks in ``data_dir``, then ``$RNNKIT_DATA/<folder>/``, then ``~/.cache/rnnkit/<folder>/``,
 and only then downloads from the official address, checking the sha256 (see
@@ -22,11 +23,14 @@ from rnnkit.datasets.base import (
     DatasetFormatError,
     DatasetNotFoundError,
     Example,
+    Pair,
+    ParallelData,
     TaggedSentence,
     TaggingData,
 )
 from rnnkit.datasets.conll import read_columns, read_conll2003
 from rnnkit.datasets.corpora import load_text
+from rnnkit.datasets.parallel import read_multi30k, read_pairs, read_parallel
 from rnnkit.datasets.registry import available, load
 from rnnkit.datasets.spec import DatasetSpec
 from rnnkit.datasets.splits import stratified_split
@@ -39,6 +43,8 @@ __all__ = [
     "DatasetNotFoundError",
     "DatasetSpec",
     "Example",
+    "Pair",
+    "ParallelData",
     "TaggedSentence",
     "TaggingData",
     "available",
@@ -48,6 +54,9 @@ __all__ = [
     "read_columns",
     "read_conll2003",
     "read_folder",
+    "read_multi30k",
+    "read_pairs",
+    "read_parallel",
     "read_table",
     "stratified_split",
 ]

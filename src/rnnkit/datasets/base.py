@@ -9,7 +9,9 @@ SST's *dev* and CoNLL's *testa* are ``val``) and the dataset's name, plus what t
 - :class:`TaggingData`: :class:`TaggedSentence` items (tokens, one tag per token, and optional
   feature columns), the tag set of the training split and the tag scheme;
 - :class:`CorpusData`: one token stream per split (words or characters, in reading order), for
-  language models.
+  language models;
+- :class:`ParallelData`: :class:`Pair` items (a source sentence and its translation) and the two
+  languages, for sequence-to-sequence tasks (read by :mod:`rnnkit.datasets.parallel`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ __all__ = [
     "DatasetFormatError",
     "DatasetNotFoundError",
     "Example",
+    "Pair",
+    "ParallelData",
     "SplitData",
     "TaggedSentence",
     "TaggingData",
@@ -348,6 +352,83 @@ class CorpusData(SplitData[str]):
         unit = "words" if self.level == "word" else "characters"
         lines = [f"{self.name or 'corpus'}: {unit}, {len(set(self.train)):,} distinct in train"]
         lines += [f"{split:>6} {n:>12,} {unit}" for split, n in self.counts().items()]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One sentence and its translation.
+
+    Args:
+        source: the sentence to translate, as read (without its line end and surrounding
+            whitespace).
+        target: its translation, likewise.
+    """
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class ParallelData(SplitData[Pair]):
+    """A parallel corpus (sentence pairs, for translation) split into ``train``, ``val`` and
+    ``test``.
+
+    Args:
+        train, val, test: the pairs of each split, in file order.
+        src: the source language: its code, or the suffix of its files (``"de"``).
+        tgt: the target language, likewise (``"en"``); a dataset read in the other direction
+            swaps ``src`` and ``tgt`` and each pair's two sides.
+        files: the two files each split was read from, ``(source file, target file)`` (both the
+            same file for a TSV of pairs); a split cut from the training files names them.
+        name: the dataset's name, e.g. ``"multi30k"`` (its direction is ``src`` → ``tgt``).
+
+    Raises:
+        ValueError: an empty training split, or ``src`` equal to ``tgt``.
+
+    >>> data = ParallelData(
+    ...     [Pair("ein Hund", "a dog"), Pair("zwei Katzen", "two cats")],
+    ...     [Pair("ein Mann", "a man")],
+    ...     [],
+    ...     src="de",
+    ...     tgt="en",
+    ...     name="toy",
+    ... )
+    >>> data.counts()
+    {'train': 2, 'val': 1, 'test': 0}
+    """
+
+    src: str = "src"
+    tgt: str = "tgt"
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        owner = f"ParallelData {self.name!r}"
+        if self.src == self.tgt:
+            raise ValueError(
+                f"{owner}: src and tgt must be two different languages, got {self.src!r} twice"
+            )
+        if not self.train:
+            named = list(dict.fromkeys(self.files.get("train", ())))
+            where = " and ".join(named) or "the training split"
+            verb = "hold" if len(named) > 1 else "holds"
+            raise ValueError(f"{owner}: {where} {verb} no sentence pairs")
+
+    def counts(self) -> dict[str, int]:
+        """Pairs per split."""
+        return {split: len(self.split(split)) for split in SPLITS}
+
+    def summary(self) -> str:
+        """One line per split: its pairs and the whitespace-separated words of each side."""
+        lines = [f"{self.name or 'parallel data'}: {self.src} -> {self.tgt}"]
+        for split, n in self.counts().items():
+            pairs = self.split(split)
+            source = sum(len(pair.source.split()) for pair in pairs)
+            target = sum(len(pair.target.split()) for pair in pairs)
+            lines.append(
+                f"{split:>6} {n:>10,} pairs {source:>12,} {self.src} words "
+                f"{target:>12,} {self.tgt} words"
+            )
         return "\n".join(lines)
 
 

@@ -2,10 +2,12 @@
 download.
 
 The entries are declared by the reader modules that own them (``SPECS`` in
-:mod:`~rnnkit.datasets.newsgroups`, :mod:`~rnnkit.datasets.sst`, :mod:`~rnnkit.datasets.conll`),
-as are the ways to name the user's own files (``USER_FORMATS``: ``csv:``, ``tsv:``, ``jsonl:``,
-``folder:`` in :mod:`~rnnkit.datasets.user`, ``columns:`` in :mod:`~rnnkit.datasets.conll`); this
-module only collects them.
+:mod:`~rnnkit.datasets.newsgroups`, :mod:`~rnnkit.datasets.sst`, :mod:`~rnnkit.datasets.conll`,
+:mod:`~rnnkit.datasets.corpora`, :mod:`~rnnkit.datasets.parallel`), as are the ways to name the
+user's own files (``USER_FORMATS``: ``csv:``, ``tsv:``, ``jsonl:``, ``folder:`` in
+:mod:`~rnnkit.datasets.user`, ``columns:`` in :mod:`~rnnkit.datasets.conll`, ``text:`` in
+:mod:`~rnnkit.datasets.corpora`, ``parallel:`` and ``pairs:`` in
+:mod:`~rnnkit.datasets.parallel`); this module only collects them.
 
 :func:`load` looks for a dataset's files, in this order:
 
@@ -33,12 +35,13 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from rnnkit._io import atomic_path
-from rnnkit.datasets import conll, corpora, newsgroups, sst, user
+from rnnkit.datasets import conll, corpora, newsgroups, parallel, sst, user
 from rnnkit.datasets.base import (
     ClassificationData,
     CorpusData,
     DatasetFormatError,
     DatasetNotFoundError,
+    ParallelData,
     TaggingData,
 )
 from rnnkit.datasets.spec import TASK_CONTAINERS, DatasetSpec, RemoteFile, UserFormat
@@ -65,11 +68,18 @@ _CHUNK = 1 << 20
 _TIMEOUT_S = 60.0
 
 # Every reader module declares its own datasets and user formats; this is the only list of them.
-SPECS: tuple[DatasetSpec, ...] = (*newsgroups.SPECS, *sst.SPECS, *conll.SPECS, *corpora.SPECS)
+SPECS: tuple[DatasetSpec, ...] = (
+    *newsgroups.SPECS,
+    *sst.SPECS,
+    *conll.SPECS,
+    *corpora.SPECS,
+    *parallel.SPECS,
+)
 _FORMATS: tuple[UserFormat, ...] = (
     *user.USER_FORMATS,
     *conll.USER_FORMATS,
     *corpora.USER_FORMATS,
+    *parallel.USER_FORMATS,
 )
 
 
@@ -240,8 +250,20 @@ def load(
 ) -> CorpusData: ...
 
 
-# No fourth variant taking any ``task: str``: beside a ``**dict[str, Any]`` of options it would make
-# mypy infer ``Any`` for every call. A task held in a ``str`` is narrowed to a literal first.
+@overload
+def load(
+    name: str,
+    task: Literal["seq2seq"],
+    /,
+    *,
+    data_dir: str | os.PathLike[str] | None = ...,
+    download: bool = ...,
+    **options: Any,
+) -> ParallelData: ...
+
+
+# No further variant taking any ``task: str``: beside a ``**dict[str, Any]`` of options it would
+# make mypy infer ``Any`` for every call. A task held in a ``str`` is narrowed to a literal first.
 
 
 def load(
@@ -252,26 +274,31 @@ def load(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     **options: Any,
-) -> ClassificationData | TaggingData | CorpusData:
+) -> ClassificationData | TaggingData | CorpusData | ParallelData:
     """Load a dataset by name, or the user's own files.
 
     Args:
         name: a registered dataset (see :func:`available`: ``"20newsgroups"``, ``"sst2"``,
-            ``"sst5"``, ``"conll2003"``), or the user's files as ``"csv:PATH"``, ``"tsv:PATH"``,
-            ``"jsonl:PATH"`` or ``"folder:PATH"`` (labelled texts, see
-            :func:`rnnkit.datasets.user.load_user`) or ``"columns:PATH"`` (tagged sentences, see
-            :mod:`rnnkit.datasets.conll`) or ``"text:PATH"`` (a corpus for language models, see
-            :func:`rnnkit.datasets.corpora.load_text`).
+            ``"sst5"``, ``"conll2003"``, ``"ptb"``, ``"multi30k"``, ...), or the user's files as
+            ``"csv:PATH"``, ``"tsv:PATH"``, ``"jsonl:PATH"`` or ``"folder:PATH"`` (labelled
+            texts, see :func:`rnnkit.datasets.user.load_user`) or ``"columns:PATH"`` (tagged
+            sentences, see :mod:`rnnkit.datasets.conll`) or ``"text:PATH"`` (a corpus for
+            language models, see :func:`rnnkit.datasets.corpora.load_text`) or
+            ``"parallel:FOLDER"`` (two line-aligned files per split, see
+            :func:`rnnkit.datasets.parallel.read_parallel`) or ``"pairs:PATH"`` (a TSV of
+            sentence pairs, see :func:`rnnkit.datasets.parallel.read_pairs`).
         task: the kind of data asked for, which the dataset must hold: ``"classify"`` (the
             default) gives :class:`ClassificationData`, ``"tag"`` gives :class:`TaggingData`, so
-            ``load("conll2003", "tag")``, ``"lm"`` gives :class:`CorpusData`. A static type
-            checker reads the return type from it (so it takes one of these literals).
+            ``load("conll2003", "tag")``, ``"lm"`` gives :class:`CorpusData`, ``"seq2seq"``
+            gives :class:`ParallelData` (``load("multi30k", "seq2seq", src="de", tgt="en")``).
+            A static type checker reads the return type from it (so it takes one of these
+            literals).
         data_dir: a folder to look in first (the files directly in it, or in its ``<folder>/``).
         download: whether a dataset found nowhere may be downloaded into ``~/.cache/rnnkit``
             (``RNNKIT_OFFLINE=1`` in the environment forbids it too).
         **options: the reader's options, e.g. ``remove=("headers",)`` for ``20newsgroups``,
-            ``phrases=True`` for ``sst2``, ``features=(1, 2)`` for ``conll2003``; unknown ones
-            are rejected with the list of known ones.
+            ``phrases=True`` for ``sst2``, ``features=(1, 2)`` for ``conll2003``, ``src`` and
+            ``tgt`` for ``multi30k``; unknown ones are rejected with the list of known ones.
 
     Returns:
         The dataset's ``train`` / ``val`` / ``test`` splits, as the container of ``task``.

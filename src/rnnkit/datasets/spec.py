@@ -13,17 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rnnkit.datasets.base import ClassificationData, CorpusData, TaggingData
+from rnnkit.datasets.base import ClassificationData, CorpusData, ParallelData, TaggingData
 
-Container = ClassificationData | TaggingData | CorpusData
+Container = ClassificationData | TaggingData | CorpusData | ParallelData
 
 __all__ = ["TASK_CONTAINERS", "DatasetSpec", "RemoteFile", "UserFormat"]
 
 # The container a dataset of each task comes as.
-TASK_CONTAINERS: dict[str, type[ClassificationData] | type[TaggingData] | type[CorpusData]] = {
+TASK_CONTAINERS: dict[
+    str, type[ClassificationData] | type[TaggingData] | type[CorpusData] | type[ParallelData]
+] = {
     "classify": ClassificationData,
     "tag": TaggingData,
     "lm": CorpusData,
+    "seq2seq": ParallelData,
 }
 
 
@@ -55,15 +58,16 @@ class DatasetSpec:
 
     Args:
         name: the name :func:`~rnnkit.datasets.load` takes, e.g. ``"sst2"``.
-        task: ``"classify"``, ``"tag"`` or ``"lm"`` (the keys of :data:`TASK_CONTAINERS`):
-            which container the reader returns.
+        task: ``"classify"``, ``"tag"``, ``"lm"`` or ``"seq2seq"`` (the keys of
+            :data:`TASK_CONTAINERS`): which container the reader returns.
         description: one line for listings.
         folder: the folder name under ``$RNNKIT_DATA`` and the cache (datasets that share files,
             such as ``sst2`` and ``sst5``, share a folder).
         files: the files the reader needs, with their official addresses and checksums.
         reader: ``reader(folder, **options)`` returning the task's container
-            (:class:`~rnnkit.datasets.ClassificationData` or
-            :class:`~rnnkit.datasets.TaggingData`); its keyword-only parameters are the options
+            (:class:`~rnnkit.datasets.ClassificationData`, :class:`~rnnkit.datasets.TaggingData`,
+            :class:`~rnnkit.datasets.CorpusData` or :class:`~rnnkit.datasets.ParallelData`); its
+            keyword-only parameters are the options
             :func:`~rnnkit.datasets.load` accepts for this dataset.
         citation: the reference to cite.
         license: the terms, as the official page states them.

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
 
 from rnnkit.datasets.base import Example
 
-__all__ = ["random_split", "stratified_split"]
+__all__ = ["check_fractions", "random_split", "stratified_parts", "stratified_split"]
 
 T = TypeVar("T")
+
+
+def check_fractions(where: str, fractions: Mapping[str, float]) -> None:
+    """Each share in [0, 1) and, where there are several, their sum below 1 (something must be
+    left to train on); else one ``ValueError`` line naming them, prefixed with ``where``.
+
+    >>> check_fractions("data", {"val_fraction": 0.5, "test_fraction": 0.5})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: data: val_fraction + test_fraction must be below 1 (the rest is the ...
+    """
+    for name, value in fractions.items():
+        if not 0.0 <= value < 1.0:  # NaN fails too
+            raise ValueError(f"{where}: {name} must be in [0, 1), got {value}")
+    if len(fractions) > 1 and sum(fractions.values()) >= 1.0:
+        raise ValueError(
+            f"{where}: {' + '.join(fractions)} must be below 1 (the rest is the training "
+            f"split), got {' + '.join(str(v) for v in fractions.values())}"
+        )
 
 
 def stratified_split(
@@ -42,24 +61,65 @@ def stratified_split(
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"stratified_split: fraction must be in (0, 1), got {fraction}")
+    rest, held_out = stratified_parts(examples, (fraction,), seed=seed)
+    return rest, held_out
+
+
+def stratified_parts(
+    examples: Sequence[Example], fractions: Sequence[float], *, seed: int
+) -> list[list[Example]]:
+    """Hold out shares of ``examples``, each the same share of every label:
+    ``[rest, part_1, ..., part_k]``, one part per fraction (a train / test / val split is
+    ``stratified_parts(examples, (test, val), seed=s)``).
+
+    For each label (in sorted order) with ``n`` examples, part ``i`` takes
+    ``floor(fractions[i] * n + 0.5)`` of them, drawn as consecutive runs of one seeded
+    permutation of the label's examples, but the parts never take all of them: a part is cut
+    short so that ``rest`` keeps at least one example of every label (earlier parts come first).
+    Every list comes back in a shuffled order. The same ``examples``, ``fractions`` and ``seed``
+    always give the same lists (NumPy's PCG64 generator, seeded with ``seed``); with one
+    fraction this is exactly :func:`stratified_split`.
+
+    Args:
+        examples: the examples to split; not modified.
+        fractions: the share of each part, each in [0, 1), together below 1 (a part of share 0
+            is empty).
+        seed: the random seed.
+
+    Returns:
+        ``[rest, *parts]``: disjoint, and together every example of ``examples`` exactly once.
+
+    >>> data = [Example(f"text {i}", "a" if i % 2 else "b") for i in range(20)]
+    >>> rest, test, val = stratified_parts(data, (0.2, 0.1), seed=0)
+    >>> len(rest), len(test), len(val), sorted(e.label for e in test)
+    (14, 4, 2, ['a', 'a', 'b', 'b'])
+    """
+    if any(not 0.0 <= f < 1.0 for f in fractions) or sum(fractions) >= 1.0:
+        raise ValueError(
+            "stratified_parts: fractions must each be in [0, 1) and sum below 1, got "
+            f"{list(fractions)}"
+        )
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[int]] = {}
     for index, example in enumerate(examples):
         by_label.setdefault(example.label, []).append(index)
     rest: list[int] = []
-    held_out: list[int] = []
+    parts: list[list[int]] = [[] for _ in fractions]
     for label in sorted(by_label):
         indices = by_label[label]
-        n_held = min(math.floor(fraction * len(indices) + 0.5), len(indices) - 1)
-        order = rng.permutation(len(indices))
-        held_out.extend(indices[i] for i in order[:n_held])
-        rest.extend(indices[i] for i in order[n_held:])
-    rest_order = rng.permutation(len(rest))
-    held_order = rng.permutation(len(held_out))
-    return (
-        [examples[rest[i]] for i in rest_order],
-        [examples[held_out[i]] for i in held_order],
-    )
+        n = len(indices)
+        order = rng.permutation(n)
+        start = 0
+        for part, fraction in zip(parts, fractions, strict=True):
+            count = max(0, min(math.floor(fraction * n + 0.5), n - 1 - start))
+            part.extend(indices[i] for i in order[start : start + count])
+            start += count
+        rest.extend(indices[i] for i in order[start:])
+    shuffled = []
+    for chosen in (rest, *parts):
+        chosen_order = rng.permutation(len(chosen))
+        shuffled.append([examples[chosen[i]] for i in chosen_order])
+    return shuffled
 
 
 def random_split(items: Sequence[T], fractions: Sequence[float], *, seed: int) -> list[list[T]]:

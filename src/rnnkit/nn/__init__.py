@@ -1,7 +1,8 @@
 """rnnkit.nn — ``nn.Module`` shells over :mod:`rnnkit.ops`: cells, multi-layer layers, the
-linear-chain CRF output layer, and the AWD-LSTM regularisers."""
+linear-chain CRF output layer, attention over a padded source, and the AWD-LSTM regularisers."""
 
 from rnnkit.nn._dispatch import Dispatch
+from rnnkit.nn.attention import ATTENTION_KINDS, Attention
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.crf import CRF
 from rnnkit.nn.layers import GRU, LSTM, RNN
@@ -13,10 +14,12 @@ from rnnkit.nn.regularization import (
 )
 
 __all__ = [
+    "ATTENTION_KINDS",
     "CRF",
     "GRU",
     "LSTM",
     "RNN",
+    "Attention",
     "Dispatch",
     "GRUCell",
     "LSTMCell",

@@ -17,16 +17,38 @@ from rnnkit.config import as_plain, resolve_nested
 from rnnkit.tasks.base import Task, get_task
 from rnnkit.training import TrainerConfig
 
-__all__ = ["config_type", "resolve", "task_of", "to_dict"]
+__all__ = ["RunOptions", "config_type", "resolve", "task_of", "to_dict"]
 
 # Keys config.json holds beside the sections.
 RUN_KEYS = ("task", "labels", "origin")
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """What the generic run does around training, the ``run`` section of every task's config.
+
+    ``baseline``: ``auto`` fits the task's own baseline where its packages are installed
+    (classify: ``tfidf``, TF-IDF + LinearSVC with scikit-learn) and skips it silently elsewhere;
+    a name asks for it (one clear error if its packages are missing or the task has none);
+    ``none`` turns it off. ``keep_checkpoint``: a run that finished (every epoch, or stopped
+    early) removes ``checkpoint.pt``; ``model.safetensors`` keeps the kept epoch's weights, and
+    ``--resume --epochs N`` trains on from them with a fresh optimizer. A killed run always keeps
+    its checkpoint.
+    """
+
+    baseline: str = "auto"  # baseline on the run's split, for report.md: auto|none|tfidf (classify)
+    keep_checkpoint: bool = False  # keep checkpoint.pt once training finished (default: removed)
+
+    def __post_init__(self) -> None:
+        if not self.baseline.strip():
+            raise ValueError("run: baseline must be auto, none or a baseline's name, got ''")
+
+
 @cache
 def config_type(task: Task) -> type:
-    """The frozen dataclass of ``task``'s run config: its sections, then ``trainer``."""
-    sections = {**task.sections, "trainer": TrainerConfig}
+    """The frozen dataclass of ``task``'s run config: its sections, then ``trainer`` and
+    ``run`` (:class:`RunOptions`)."""
+    sections = {**task.sections, "trainer": TrainerConfig, "run": RunOptions}
     fields = [
         (name, kind, dataclasses.field(default_factory=kind)) for name, kind in sections.items()
     ]

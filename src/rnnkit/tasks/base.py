@@ -32,6 +32,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from rnnkit.baselines.result import BaselineResult
+from rnnkit.datasets.folds import fold_parts, kfold
 from rnnkit.text import Vocab
 
 __all__ = [
@@ -44,9 +46,11 @@ __all__ = [
     "get_task",
     "move_to",
     "register",
+    "with_folds",
 ]
 
 Loss = Tensor | tuple[Tensor, Tensor | int]  # a mean, or (sum, count)
+SPLITS = ("train", "val", "test")
 
 
 class TaskModel(nn.Module):
@@ -92,6 +96,47 @@ def move_to(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, dict):
         return {key: move_to(value, device) for key, value in batch.items()}
     return batch
+
+
+def with_folds(data: Any, folds: Sequence[Sequence[int]]) -> list[Any]:
+    """One copy of ``data`` per fold (indices into its training items): the fold's items as the
+    validation split, the other training items (in their order) as the training split, the test
+    split untouched. ``data`` is a :class:`~rnnkit.datasets.base.SplitData` (a container that
+    names the file each split came from names the training file for both) or a mapping from
+    split to items or to a tuple of arrays (rows taken from each)."""
+    copies = []
+    for fold in folds:
+        if isinstance(data, Mapping):
+            train, val = _take_rows(data["train"], fold)
+            copies.append({**data, "train": train, "val": val})
+            continue
+        train_items, val_items = fold_parts(data.split("train"), fold)
+        changes: dict[str, Any] = {"train": train_items, "val": val_items}
+        files = getattr(data, "files", None)
+        if isinstance(files, dict) and "train" in files:
+            changes["files"] = {**files, "val": files["train"]}
+        copies.append(replace(data, **changes))
+    return copies
+
+
+def _take_rows(columns: Any, fold: Sequence[int]) -> tuple[Any, Any]:
+    """(rows outside ``fold``, rows in it) of a list, or of each array of a tuple of arrays."""
+    if not isinstance(columns, tuple):
+        return fold_parts(columns, fold)
+    held = set(fold)
+    n = len(columns[0])
+    rest = [i for i in range(n) if i not in held]
+    chosen = sorted(held)
+
+    def take(column: Any, rows: list[int]) -> Any:
+        if isinstance(column, Tensor):
+            return column[torch.tensor(rows, dtype=torch.long)]
+        return [column[i] for i in rows]
+
+    return (
+        tuple(take(c, rest) for c in columns),
+        tuple(take(c, chosen) for c in columns),
+    )
 
 
 @dataclass(frozen=True)
@@ -196,6 +241,8 @@ class Task:
         vocab_names: the vocabularies :meth:`build_artifacts` learns (saved by name).
         input_help: what ``rnnkit predict RUN INPUT…`` takes, for its ``--help``.
         example_unit: what :attr:`Result.examples` counts, for reports (``sentences``, ``tokens``).
+        baselines: the baselines (:meth:`train_baseline`) a run of this task may be reported
+            beside, by name.
     """
 
     name: ClassVar[str]
@@ -206,6 +253,7 @@ class Task:
     vocab_names: ClassVar[tuple[str, ...]] = (Artifacts.MAIN,)
     input_help: ClassVar[str] = "texts"
     example_unit: ClassVar[str] = "examples"  # what Result.examples counts (sentences, tokens)
+    baselines: ClassVar[tuple[str, ...]] = ()  # what run.baseline may name (classify: tfidf)
 
     # -- config ------------------------------------------------------------------------------
 
@@ -259,6 +307,69 @@ class Task:
         """One prediction as a line for the terminal."""
         return str(dict(prediction))
 
+    # -- what the report says about the data, and a baseline beside the run -------------------
+
+    def split_sizes(self, data: Any) -> dict[str, int]:
+        """How many :attr:`example_unit` each split of ``data`` holds. The default reads a
+        :class:`~rnnkit.datasets.base.SplitData` (a token stream counts its tokens) or a
+        mapping from split to items, or to a tuple (inputs, targets)."""
+        split = getattr(data, "split", None)
+        if callable(split):
+            return {name: len(split(name)) for name in SPLITS}
+        if isinstance(data, Mapping):
+            sizes = {}
+            for name in SPLITS:
+                items = data.get(name, ())
+                sizes[name] = len(items[0] if isinstance(items, tuple) and items else items)
+            return sizes
+        return {}
+
+    def split_tokens(self, config: Any, data: Any, split: str) -> Iterable[str] | None:
+        """The tokens of ``split`` as the main vocabulary looks them up, for the share the
+        report gives of them that the vocabulary knows; None where the task has no such
+        tokens. The default reads a token stream (a split that is a list of strings) and
+        items that hold their ``tokens``; a task whose vocabulary sees other forms (lower-cased
+        words, a tokenised text) says so here."""
+        items: Sequence[Any] = data.split(split) if callable(getattr(data, "split", None)) else ()
+        if not items:
+            return None
+        if isinstance(items[0], str):
+            return [str(item) for item in items]
+        if hasattr(items[0], "tokens"):
+            return (token for item in items for token in item.tokens)
+        return None
+
+    def folds(self, data: Any, k: int, *, seed: int) -> list[Any]:
+        """``k`` copies of ``data`` for k-fold cross-validation on its training split: in copy
+        ``i`` the validation split is fold ``i`` of the training items and the training split
+        the other folds; the test split is left as it is (never trained or scored on).
+
+        The default cuts the folds at random (:func:`rnnkit.datasets.folds.kfold`, seeded with
+        ``seed``) over the items of a :class:`~rnnkit.datasets.base.SplitData` (sentences,
+        pairs) or the rows of a mapping from split to a tuple of arrays (inputs, targets); a
+        task whose items must be cut otherwise (stratified by label, contiguous blocks of a
+        token stream) overrides it, building the copies with :func:`with_folds`."""
+        items = data.split("train") if callable(getattr(data, "split", None)) else None
+        if items is None and isinstance(data, Mapping):
+            columns = data["train"]
+            n = len(columns[0]) if isinstance(columns, tuple) else len(columns)
+        elif items is not None:
+            n = len(items)
+        else:
+            raise ValueError(f"{self.name}: cannot cut {type(data).__name__} into folds")
+        return with_folds(data, kfold(n, k, seed=seed))
+
+    def check_baseline(self, name: str) -> None:
+        """Refuse baseline ``name`` where it cannot run: not one of :attr:`baselines` (a
+        ``ValueError``), or its optional packages are missing (a
+        :class:`~rnnkit.baselines.BaselineUnavailableError` saying what to install)."""
+        raise ValueError(f"run.baseline: {self.name} has no baseline {name!r}; use auto or none")
+
+    def train_baseline(self, name: str, config: Any, data: Any) -> BaselineResult:
+        """Baseline ``name`` (one of :attr:`baselines`) fitted on the training split of
+        ``data``, the run's own, and scored on its validation and test splits."""
+        raise ValueError(f"{self.name} has no baseline {name!r}")
+
 
 _REGISTRY: dict[str, Task] = {}
 
@@ -290,5 +401,6 @@ def _load_builtin_tasks() -> None:
     """Import the task modules that register rnnkit's own tasks."""
     import rnnkit.tasks.classify
     import rnnkit.tasks.lm
+    import rnnkit.tasks.seq2seq
     import rnnkit.tasks.synthetic
     import rnnkit.tasks.tag  # noqa: F401

@@ -23,13 +23,22 @@ from torch import Tensor, nn
 
 from rnnkit.datasets import CorpusData
 from rnnkit.datasets.corpora import DATASET_LEVELS
+from rnnkit.datasets.folds import contiguous_kfold
 from rnnkit.nn import (
     LockedDropout,
     activation_penalty,
     embedding_dropout,
     temporal_activation_penalty,
 )
-from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, move_to, register
+from rnnkit.tasks.base import (
+    Artifacts,
+    Result,
+    Task,
+    TaskModel,
+    move_to,
+    register,
+    with_folds,
+)
 from rnnkit.tasks.encoder import EncoderConfig, build_encoder
 from rnnkit.tasks.lm_data import LMBatch, LMDataConfig, StreamBatches, build_vocab, encode
 from rnnkit.tasks.lm_data import load_corpus as _load_corpus
@@ -235,6 +244,15 @@ class LMTask(Task):
 
     def load_data(self, config: Any) -> CorpusData:
         return _load_corpus(config.data)
+
+    def folds(self, data: CorpusData, k: int, *, seed: int) -> list[CorpusData]:
+        """Contiguous blocks of the training stream (its order is the context the model learns),
+        each cut just after a line's end where there is one nearby; a fold trains on the blocks
+        before and after its own, joined. No randomness: ``seed`` is not used."""
+        stream = data.train
+        ends = "\n" if data.eos is None else data.eos
+        breaks = [i + 1 for i, token in enumerate(stream) if token == ends]
+        return with_folds(data, contiguous_kfold(len(stream), k, breaks=breaks))
 
     def build_artifacts(self, config: Any, data: CorpusData) -> Artifacts:
         return Artifacts({"tokens": build_vocab(data, config.data)}, [])

@@ -5,13 +5,11 @@ a softmax per token; and the ``tag`` task that trains it (Lample et al. 2016; Ma
 
 from __future__ import annotations
 
-import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -34,6 +32,7 @@ from rnnkit.tasks.tag_data import (
     tokenize_sentence,
     word_form,
 )
+from rnnkit.tasks.vectors import start_embedding
 from rnnkit.text import Vocab
 from rnnkit.text.tags import allowed_transitions, convert, spans
 
@@ -229,42 +228,6 @@ class SequenceTagger(TaskModel):
         }  # fmt: skip
 
 
-def read_vectors(path: str, vocab: Vocab, config: TagDataConfig) -> tuple[Tensor, float]:
-    """Rows of a GloVe/word2vec text file for ``vocab``'s words (looked up as written, then
-    lower-cased), and the share of the vocabulary found; missing rows are N(0, 0.1)."""
-    file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"model.vectors: {file} does not exist")
-    wanted = {token: i for i, token in enumerate(vocab.itos)}
-    rows: dict[int, np.ndarray] = {}
-    dim = None
-    with file.open(encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, start=1):
-            parts = line.rstrip().split(" ")
-            if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec's header: count and size
-            if len(parts) < 3:
-                continue
-            if dim is None:
-                dim = len(parts) - 1
-            elif len(parts) - 1 != dim:
-                raise ValueError(
-                    f"model.vectors: {file} line {number} has {len(parts) - 1} numbers, the "
-                    f"first line {dim}"
-                )
-            word = word_form(parts[0], config)
-            index = wanted.get(word)
-            if index is not None and index not in rows:
-                rows[index] = np.asarray(parts[1:], dtype=np.float32)
-    if dim is None:
-        raise ValueError(f"model.vectors: {file} holds no vectors")
-    table = torch.randn(len(vocab), dim) * 0.1
-    for index, row in rows.items():
-        table[index] = torch.from_numpy(row)
-    table[0] = 0
-    return table, len(rows) / max(1, len(vocab) - vocab.num_specials)
-
-
 class TagTask(Task):
     """``rnnkit train tag``: a tag per word, scored by entity-level F1 as conlleval does."""
 
@@ -307,18 +270,14 @@ class TagTask(Task):
         return model
 
     def stages(self, run: Any, data: TaggingData, *, resume: bool) -> list[Stage]:
-        vectors = run.config.model.vectors
-        if vectors is not None and not resume:
-            table, coverage = read_vectors(vectors, run.artifacts.vocabs["tokens"], run.config.data)
-            if table.shape[1] != run.config.model.word_dim:
-                raise ValueError(
-                    f"model.vectors: {vectors} has {table.shape[1]}-dimensional vectors; set "
-                    f"model.word_dim to {table.shape[1]}"
-                )
-            with torch.no_grad():
-                run.model.embedding.weight.copy_(table)
-            print(f"rnnkit: word vectors from {vectors} cover {100 * coverage:.1f}% of the "
-                  "vocabulary", file=sys.stderr)  # fmt: skip
+        vectors, cfg = run.config.model.vectors, run.config.data
+        if vectors is not None and not resume:  # resumed: the checkpoint holds the embedding
+            counts = Counter(word_form(t, cfg) for s in data.train for t in s.tokens)
+            start_embedding(
+                run.model.embedding, vectors, run.artifacts.vocabs["tokens"], run_dir=run.path,
+                dim_setting="model.word_dim", normalise=lambda w: word_form(w, cfg),
+                token_counts=counts,
+            )  # fmt: skip
         return []
 
     def encoded(
@@ -429,6 +388,10 @@ class TagTask(Task):
             f"{e['text']} [{e['type']}] {e['start']}-{e['end']}" for e in prediction["entities"]
         )
         return f"{found or '(no entities)'}\t{prediction['text']}"
+
+    def split_tokens(self, config: Any, data: TaggingData, split: str) -> list[str]:
+        """The words of ``split`` as the word vocabulary sees them (:func:`word_form`)."""
+        return [word_form(t, config.data) for s in data.split(split) for t in s.tokens]
 
 
 def _offsets(text: str, tokens: Sequence[str]) -> list[tuple[int, int]]:

@@ -12,7 +12,8 @@ import torch
 from torch.utils.data import DataLoader
 
 import rnnkit.datasets as datasets
-from rnnkit.datasets import ClassificationData, Example
+from rnnkit.datasets import ClassificationData, DatasetFormatError, Example
+from rnnkit.datasets.splits import check_fractions
 from rnnkit.text import (
     TextBatch,
     Vocab,
@@ -33,6 +34,14 @@ class DataConfig:
         "sst2"  # a name from `rnnkit datasets`, or csv:PATH, tsv:PATH, jsonl:PATH, folder:PATH
     )
     val_fraction: float = 0.1  # share of train held out for validation when the dataset has none
+    test_fraction: float = (
+        0.0  # your file: share held out for test where no test file lies beside it (0: needs one)
+    )
+    text_field: str = (
+        "text"  # your CSV/TSV/JSONL: text column, a name or 0-based number; title,body: joined
+    )
+    label_field: str = "label"  # your CSV/TSV/JSONL: label column, a name or 0-based number
+    header: bool = True  # your files: line 1 names the columns; --no-header: every line is a row
     strip: tuple[
         str, ...
     ] = ()  # 20newsgroups: any of headers, footers, quotes to remove from posts
@@ -42,7 +51,7 @@ class DataConfig:
     max_vocab: int | None = None  # vocabulary size cap, specials included; None: no cap
     max_len: int | None = 400  # tokens kept from the start of each text; None: the whole text
     batch_size: int = 32  # texts per batch, bucketed by length
-    split_seed: int = 0  # seeds the validation split held out of train (apart from trainer.seed)
+    split_seed: int = 0  # seeds the val/test shares held out of train (apart from trainer.seed)
 
     def __post_init__(self) -> None:
         if self.tokens not in TOKENIZERS:
@@ -51,6 +60,8 @@ class DataConfig:
             raise ValueError(f"data: batch_size must be ≥ 1, got {self.batch_size}")
         if self.max_len is not None and self.max_len < 1:
             raise ValueError(f"data: max_len must be ≥ 1 or None, got {self.max_len}")
+        fractions = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
+        check_fractions("data", fractions)
 
 
 def load_dataset(config: DataConfig) -> ClassificationData:
@@ -63,8 +74,8 @@ def load_dataset(config: DataConfig) -> ClassificationData:
         wanted["remove"] = tuple(config.strip)
     if config.phrases:
         wanted["phrases"] = True
-    if ":" in config.dataset:  # the user's own files take val_fraction and seed
-        return datasets.load(config.dataset, val_fraction=config.val_fraction, seed=seed)
+    if ":" in config.dataset:  # the user's own files
+        return load_user_data(config)
     accepted = next(
         (d["options"] for d in datasets.available() if d["name"] == config.dataset), None
     )
@@ -77,6 +88,30 @@ def load_dataset(config: DataConfig) -> ClassificationData:
     if "lowercase" in accepted:  # a reader that de-duplicates texts does it as the tokens see them
         wanted["lowercase"] = config.tokens == "word"
     return datasets.load(config.dataset, **{k: v for k, v in wanted.items() if k in accepted})
+
+
+def load_user_data(config: DataConfig) -> ClassificationData:
+    """The user's own files ``config.dataset`` names (``csv:PATH``, ``folder:PATH``, …), read with
+    the data section's columns, header and split settings; training data of one label only is
+    one clear error."""
+    options: dict[str, Any] = {
+        "val_fraction": config.val_fraction,
+        "test_fraction": config.test_fraction,
+        "seed": config.split_seed,
+    }
+    defaults, folder = DataConfig(), config.dataset.startswith("folder:")
+    for name in ("text_field", "label_field", "header"):  # a folder per class has no columns
+        value = getattr(config, name)
+        if not folder or value != getattr(defaults, name):
+            options[name] = value
+    data: ClassificationData = datasets.load(config.dataset, **options)
+    if len(data.labels) < 2:
+        raise DatasetFormatError(
+            f"{config.dataset}: every training example has the label {data.labels[0]!r} "
+            f"(label_field {config.label_field!r}); expected at least two labels (--label-field "
+            "names the label column, by name or 0-based number)"
+        )
+    return data
 
 
 def build_vocab(examples: Sequence[Example], config: DataConfig) -> Vocab:

@@ -8,6 +8,10 @@ and strings, saved with ``torch.save`` and loaded with ``torch.load(weights_only
 from __future__ import annotations
 
 import os
+import pickle
+import re
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +86,35 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a pickle protocol it did not write
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, garbage, or holding objects other than data
         raise ValueError(
-            f"{path}: not a readable rnnkit checkpoint ({first_line(exc)}); the weights of the "
-            "best epoch are in model.safetensors, but the run cannot resume from this file"
+            f"{path}: not a readable rnnkit checkpoint ({_unreadable(path, exc)}); the weights "
+            "of the best epoch are in model.safetensors, but the run cannot resume from this file"
         ) from None
     if not isinstance(state, dict) or not {"train_state", "model", "optimizer"} <= state.keys():
         raise ValueError(f"{path}: not an rnnkit checkpoint (no training state in it)")
     return state
+
+
+def _unreadable(path: str | os.PathLike[str], exc: Exception) -> str:
+    """Why torch could not read checkpoint ``path``, in words: torch's own messages are a bare
+    "[Errno 22] Invalid argument" for a truncated file, and advise unpickling a refused one."""
+    refused = isinstance(exc, pickle.UnpicklingError)  # what a weights-only load will not run
+    named = re.search(r"GLOBAL (\S+)", str(exc)) if refused else None
+    objects = f"Python objects ({named.group(1)})" if named else "Python objects"
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive, whole or not at all
+        size = Path(path).stat().st_size
+        if size == 0:
+            return "the file is empty"
+        if named:
+            return f"a pickle of {objects}, which rnnkit never unpickles"
+        return f"truncated, or not a file torch.save wrote ({size:,} bytes)"
+    if refused:
+        return f"it holds {objects}, not only tensors and numbers, and rnnkit never unpickles them"
+    return first_line(exc)
 
 
 def first_line(exc: BaseException) -> str:

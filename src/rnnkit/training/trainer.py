@@ -16,14 +16,15 @@ checkpoint.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import random
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -110,6 +111,12 @@ class TrainerConfig:
             )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"TrainerConfig: lr must be a finite number > 0, got {self.lr}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(
+                f"TrainerConfig: weight_decay must be a finite number ≥ 0, got {self.weight_decay}"
+            )
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"TrainerConfig: momentum must be in [0, 1), got {self.momentum}")
         if self.clip_norm is not None and not (
             math.isfinite(self.clip_norm) and self.clip_norm > 0
         ):
@@ -271,6 +278,7 @@ class Trainer:
                     val = self.model.evaluate(move_to(b, self.device) for b in val_batches)
                 metrics.update({f"val_{name}": value for name, value in val.items()})
             metrics["seconds"] = time.perf_counter() - started
+            self._check_finite(metrics)
             self._end_epoch(epoch, metrics)
         if self.run_dir is not None and (self.run_dir / WEIGHTS).is_file():
             load_weights(self.model, self.run_dir / WEIGHTS)
@@ -317,13 +325,61 @@ class Trainer:
             if not math.isfinite(value):
                 raise ValueError(
                     f"Trainer: the training loss became {value} at epoch {self.state.epoch + 1}, "
-                    f"step {self.state.step}; the last good weights and checkpoint are kept "
-                    "(lower --lr, or set --clip-norm)"
+                    f"step {self.state.step}; {self._left_behind()}"
                 )
             total, count = total + value * n, count + n
             for callback in self.callbacks:
                 callback.on_batch_end(self, value)
         return total / max(1.0, count)
+
+    def check_monitor(self, val_batches: Iterable[Any] | None) -> None:
+        """Refuse a monitored metric the model's validation does not report, before anything of
+        a run is written (:meth:`fit` finds it only at the end of the first epoch): the model
+        evaluates the first validation batch, once more than :meth:`fit` will. Nothing to check
+        without validation, or where ``val_batches`` is a one-pass iterator."""
+        if val_batches is None or isinstance(val_batches, Iterator):
+            return
+        self.model.eval()
+        self.model.start_epoch(train=False)
+        first = itertools.islice(val_batches, 1)
+        with self._autocast(), torch.no_grad():
+            names = list(self.model.evaluate(move_to(b, self.device) for b in first))
+        if names and self.config.monitor not in names:
+            self._refuse_monitor(names)
+
+    def _refuse_monitor(self, names: Sequence[str]) -> NoReturn:
+        raise ValueError(
+            f"Trainer: monitor={self.config.monitor!r} is not among the validation metrics "
+            f"({', '.join(names)})"
+        )
+
+    def _check_finite(self, metrics: dict[str, float]) -> None:
+        """Stop, before the epoch is kept or checkpointed, where its weights or its validation
+        loss are no longer finite numbers (a step that overflowed the weights while its own loss
+        was still finite)."""
+        where = f"epoch {self.state.epoch + 1} (by step {self.state.step})"
+        bad = next(
+            (name for name, p in self.model.named_parameters() if not bool(p.isfinite().all())),
+            None,
+        )
+        if bad is not None:
+            problem = f"the weights became non-finite ({bad}) in {where}"
+        elif not math.isfinite(metrics.get("val_loss", 0.0)):
+            problem = f"the validation loss became {metrics['val_loss']} in {where}"
+        else:
+            return
+        raise ValueError(f"Trainer: {problem}; {self._left_behind()}")
+
+    def _left_behind(self) -> str:
+        """What a fit stopped for non-finite numbers leaves, and what to change."""
+        if self.state.epoch == 0:
+            kept = "no epoch had finished, so nothing is kept"
+        elif self.run_dir is None:
+            kept = "the model's weights are not usable"
+        else:
+            kept = "the last good weights and checkpoint are kept"
+        clip = ", or set --clip-norm" if self.config.clip_norm is None else ""
+        return f"{kept} (lower --lr{clip})"
 
     def _end_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         cfg, state = self.config, self.state
@@ -332,10 +388,7 @@ class Trainer:
             monitored, improved = None, True  # no validation: the last epoch is the best
         else:
             if monitored is None:
-                raise ValueError(
-                    f"Trainer: monitor={cfg.monitor!r} is not among the validation metrics "
-                    f"({', '.join(k[4:] for k in metrics if k.startswith('val_'))})"
-                )
+                self._refuse_monitor([k[4:] for k in metrics if k.startswith("val_")])
             improved = is_better(monitored, state.best, self.mode)
         if improved:
             state.best, state.best_epoch = monitored, epoch

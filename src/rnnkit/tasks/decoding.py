@@ -1,0 +1,230 @@
+"""Decoding a sequence-to-sequence model: batched greedy search and batched beam search with
+length normalisation and n-best lists. The same functions serve ``evaluate``, ``translate``
+and Python callers.
+
+Both work on any model with the small :class:`StepModel` interface: encode a batch of sources
+once, then one decoder step at a time (log-probabilities of the next token for every row). A
+hypothesis's score is the sum of its tokens' log-probabilities, ``<eos>`` included when it ended;
+beam search ranks finished hypotheses by that score divided by ``length ** length_penalty``
+(``length`` counting the ``<eos>``; 0 ranks by the raw sum, 1 by the mean). A sentence stops
+at its own limit, ``min(max_len, 2 · source length + 10)`` tokens; a hypothesis cut there has
+no ``<eos>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+__all__ = ["Hypothesis", "StepModel", "beam_search", "greedy", "length_limits"]
+
+
+class StepModel(Protocol):
+    """What decoding needs of a model."""
+
+    bos: int
+    eos: int
+
+    def encode(self, source: Tensor, lengths: Tensor) -> Any:
+        """The encoded batch (passed back to :meth:`step`; :meth:`select` reorders it)."""
+        ...
+
+    def initial_state(self, encoded: Any) -> Any:
+        """The decoder's state before the first step."""
+        ...
+
+    def step(self, tokens: Tensor, state: Any, encoded: Any) -> tuple[Tensor, Any, Tensor | None]:
+        """tokens (R,) → (log-probabilities (R, V), the new state, attention weights (R, S) or
+        None), R rows of ``encoded``."""
+        ...
+
+    def select(self, encoded: Any, state: Any, rows: Tensor) -> tuple[Any, Any]:
+        """``encoded`` and ``state`` for the given rows (R',) of them, in that order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One decoded target sentence."""
+
+    tokens: list[int]  # the target ids, without <bos> and <eos>
+    score: float  # sum of log-probabilities of tokens (and of <eos> if it ended)
+    normalized: float  # score / length ** length_penalty (what beam search ranks by)
+    ended: bool  # whether it ended with <eos> (else it was cut at the limit)
+    attention: Tensor | None = None  # (steps, source length) weights per produced token, if asked
+
+
+def length_limits(lengths: Tensor, max_len: int) -> list[int]:
+    """Each sentence's limit in target tokens: min(max_len, 2 · source length + 10)."""
+    return [min(max_len, 2 * int(n) + 10) for n in lengths.tolist()]
+
+
+def _normalized(score: float, length: int, penalty: float) -> float:
+    scale: float = float(max(1, length)) ** penalty
+    return score / scale
+
+
+@torch.no_grad()
+def greedy(
+    model: StepModel,
+    source: Tensor,
+    lengths: Tensor,
+    *,
+    max_len: int = 100,
+    length_penalty: float = 1.0,
+    attention: bool = False,
+) -> list[Hypothesis]:
+    """The most likely token at each step, for every sentence of the batch at once: source
+    (B, S) ids, lengths (B,). One hypothesis per sentence, in batch order."""
+    encoded = model.encode(source, lengths)
+    state = model.initial_state(encoded)
+    limits = length_limits(lengths, max_len)
+    B = source.shape[0]
+    tokens = torch.full((B,), model.bos, dtype=torch.long, device=source.device)
+    produced: list[list[int]] = [[] for _ in range(B)]
+    scores = [0.0] * B
+    ended = [False] * B
+    weights: list[list[Tensor]] = [[] for _ in range(B)]
+    running = list(range(B))
+    for t in range(max(limits)):
+        log_probs, state, attn = model.step(tokens, state, encoded)
+        best_lp, best = log_probs.max(dim=-1)
+        for row, b in enumerate(running):
+            scores[b] += float(best_lp[row])
+            if attention and attn is not None:
+                weights[b].append(attn[row])
+            if int(best[row]) == model.eos:
+                ended[b] = True
+            else:
+                produced[b].append(int(best[row]))
+        keep = [row for row, b in enumerate(running) if not ended[b] and t + 1 < limits[b]]
+        if not keep:
+            break
+        if len(keep) < len(running):
+            rows = torch.tensor(keep, device=source.device)
+            encoded, state = model.select(encoded, state, rows)
+            best = best[rows]
+            running = [running[row] for row in keep]
+        tokens = best
+    return [
+        Hypothesis(
+            tokens=produced[b],
+            score=scores[b],
+            normalized=_normalized(scores[b], len(produced[b]) + ended[b], length_penalty),
+            ended=ended[b],
+            attention=torch.stack(weights[b])[:, : int(lengths[b])] if weights[b] else None,
+        )
+        for b in range(B)
+    ]
+
+
+@torch.no_grad()
+def beam_search(
+    model: StepModel,
+    source: Tensor,
+    lengths: Tensor,
+    *,
+    beam: int = 5,
+    max_len: int = 100,
+    length_penalty: float = 1.0,
+    n_best: int = 1,
+    attention: bool = False,
+) -> list[list[Hypothesis]]:
+    """Beam search for every sentence of the batch at once: ``beam`` hypotheses per sentence
+    kept alive; each step extends them all, keeps the ``beam`` best that do not end and sets
+    aside those that end among the ``beam`` best; a sentence is done once ``beam`` have ended and
+    one of them scores at least the best live one (or at its limit, where its live ones are
+    cut). Returns each sentence's ``n_best`` best
+    hypotheses by normalised score, best first. With ``beam=1`` it is :func:`greedy`."""
+    if beam < 1 or n_best < 1 or n_best > beam:
+        raise ValueError(f"beam_search: need 1 ≤ n_best ≤ beam, got n_best {n_best}, beam {beam}")
+    device = source.device
+    B, K = source.shape[0], beam
+    limits = length_limits(lengths, max_len)
+    encoded = model.encode(source, lengths)
+    state = model.initial_state(encoded)
+    # rows r = b·K + k; at first only beam 0 of each sentence is alive (the others are copies)
+    rows = torch.arange(B, device=device).repeat_interleave(K)
+    encoded, state = model.select(encoded, state, rows)
+    scores = torch.full((B, K), float("-inf"), device=device, dtype=torch.float64)
+    scores[:, 0] = 0.0
+    history = torch.empty(B, K, 0, dtype=torch.long, device=device)
+    attn_history: Tensor | None = None
+    tokens = torch.full((B * K,), model.bos, dtype=torch.long, device=device)
+    finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+    done = [False] * B
+    for t in range(max(limits)):
+        log_probs, state, attn = model.step(tokens, state, encoded)
+        V = log_probs.shape[-1]
+        total = scores.unsqueeze(-1) + log_probs.view(B, K, V).to(torch.float64)  # (B, K, V)
+        top, where = total.view(B, K * V).topk(2 * K, dim=-1)  # (B, 2K), best first
+        origin, token = where // V, where % V
+        if attention and attn is not None:
+            step_attn = attn.view(B, K, 1, -1)
+            attn_history = step_attn if attn_history is None else torch.cat(
+                [attn_history, step_attn], dim=2
+            )  # fmt: skip
+        is_eos = token == model.eos
+        for b, j in (is_eos[:, :K] & torch.isfinite(top[:, :K])).nonzero().tolist():
+            if done[b]:
+                continue
+            k = int(origin[b, j])
+            finished[b].append(_hypothesis(
+                history[b, k].tolist(), float(top[b, j]), True, length_penalty,
+                None if attn_history is None else attn_history[b, k], int(lengths[b]),
+            ))  # fmt: skip
+        alive_top = top.masked_fill(is_eos, float("-inf"))
+        chosen_scores, chosen = alive_top.topk(K, dim=-1)  # (B, K) among the 2K
+        chosen_origin = origin.gather(1, chosen)
+        chosen_token = token.gather(1, chosen)
+        order = (torch.arange(B, device=device).unsqueeze(1) * K + chosen_origin).view(-1)
+        history = torch.cat(
+            [history.view(B * K, t)[order].view(B, K, t), chosen_token.unsqueeze(-1)], dim=2
+        )
+        if attn_history is not None:
+            attn_history = attn_history.view(B * K, t + 1, -1)[order].view(B, K, t + 1, -1)
+        scores = chosen_scores
+        for b in range(B):
+            if done[b]:
+                continue
+            if len(finished[b]) >= K and _settled(finished[b], float(scores[b, 0])):
+                done[b] = True
+            elif t + 1 >= limits[b]:  # cut: the live ones join the finished
+                for k in range(K):
+                    if torch.isfinite(scores[b, k]):
+                        finished[b].append(_hypothesis(
+                            history[b, k].tolist(), float(scores[b, k]), False, length_penalty,
+                            None if attn_history is None else attn_history[b, k],
+                            int(lengths[b]),
+                        ))  # fmt: skip
+                done[b] = True
+        if all(done):
+            break
+        scores = scores.masked_fill(torch.tensor(done, device=device).unsqueeze(1), float("-inf"))
+        encoded, state = model.select(encoded, state, order)
+        tokens = chosen_token.view(-1)
+    return [sorted(f, key=lambda h: -h.normalized)[:n_best] for f in finished]
+
+
+def _settled(finished: list[Hypothesis], best_alive: float) -> bool:
+    """Whether a finished hypothesis scores at least the best live one: a live score only
+    falls as it grows, so none of them can overtake it (exact for ``length_penalty`` 0)."""
+    return max(h.score for h in finished) >= best_alive
+
+
+def _hypothesis(
+    tokens: list[int],
+    score: float,
+    ended: bool,
+    penalty: float,
+    attention: Tensor | None,
+    source_length: int,
+) -> Hypothesis:
+    """A finished hypothesis; ``attention`` (steps so far, S) cut to its own steps and source."""
+    return Hypothesis(
+        tokens, score, _normalized(score, len(tokens) + ended, penalty), ended,
+        None if attention is None else attention[: len(tokens) + ended, :source_length].clone(),
+    )  # fmt: skip
