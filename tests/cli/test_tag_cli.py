@@ -93,12 +93,22 @@ def test_predict_prints_entities_with_spans_and_a_column_file(
     assert all(len(line.split()) == 2 for b in blocks for line in b.splitlines())
 
 
-def test_an_empty_sentence_to_predict_is_one_clear_line(
-    tag_run: Path, capsys: pytest.CaptureFixture[str]
+def test_an_empty_sentence_keeps_its_line_with_a_note(
+    tag_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A blank line of --file (or an empty argument) is not dropped and does not abort the
+    others: it gets its own output line saying it was not tagged."""
     capsys.readouterr()
-    assert main(["predict", str(tag_run), "Anna", "  "]) == 1
-    assert_one_line_error(capsys, "sentence 2 is empty")
+    lines = tmp_path / "sentences.txt"
+    lines.write_text("Anna visited Rome\n\nBob left\n", encoding="utf-8")
+    assert main(["predict", str(tag_run), "--file", str(lines)]) == 0
+    out = capsys.readouterr().out.split("\n")
+    assert len(out) == 4 and out[3] == "" and out[1] == "(empty sentence: not tagged)\t"
+    assert out[0].endswith("\tAnna visited Rome") and out[2].endswith("\tBob left")
+    assert main(["predict", str(tag_run), "Anna", "  ", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)["predictions"][1]
+    assert second == {"text": "  ", "tokens": [], "tags": [], "entities": [],
+                      "note": "empty sentence: not tagged"}  # fmt: skip
 
 
 def test_a_classification_run_cannot_write_a_column_file(

@@ -300,3 +300,15 @@ def test_translate_bad_input_is_one_line(
     assert main(["translate", str(classifier), "a"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a run of the classify task, not seq2seq" in err
+
+
+def test_predict_marks_an_empty_sentence_and_translates_the_rest(
+    reversal_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["predict", str(reversal_run), "a b", " ", "c", "--json"]) == 0
+    predictions = json.loads(capsys.readouterr().out)["predictions"]
+    assert [p["translation"] for p in predictions] == ["B A", "", "C"]
+    assert predictions[1]["note"] == "empty sentence: not translated"
+    assert main(["predict", str(reversal_run), "a b", ""]) == 0
+    assert capsys.readouterr().out == "B A\n(empty sentence: not translated)\n"

@@ -135,9 +135,9 @@ def beam_search(
 ) -> list[list[Hypothesis]]:
     """Beam search for every sentence of the batch at once: ``beam`` hypotheses per sentence
     kept alive; each step extends them all, keeps the ``beam`` best that do not end and sets
-    aside those that end among the ``beam`` best; a sentence is done once ``beam`` have ended and
-    one of them scores at least the best live one (or at its limit, where its live ones are
-    cut). Returns each sentence's ``n_best`` best
+    aside those that end among the ``beam`` best; a sentence is done once ``n_best`` have ended
+    and the best of them scores at least the best live one, which then can no longer overtake it
+    (or at its limit, where its live ones are cut). Returns each sentence's ``n_best`` best
     hypotheses by normalised score, best first. With ``beam=1`` it is :func:`greedy`."""
     if beam < 1 or n_best < 1 or n_best > beam:
         raise ValueError(f"beam_search: need 1 ≤ n_best ≤ beam, got n_best {n_best}, beam {beam}")
@@ -190,7 +190,7 @@ def beam_search(
         for b in range(B):
             if done[b]:
                 continue
-            if len(finished[b]) >= K and _settled(finished[b], float(scores[b, 0])):
+            if len(finished[b]) >= n_best and _settled(finished[b], float(scores[b, 0])):
                 done[b] = True
             elif t + 1 >= limits[b]:  # cut: the live ones join the finished
                 for k in range(K):

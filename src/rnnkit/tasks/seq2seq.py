@@ -53,6 +53,7 @@ from rnnkit.text import Vocab, detokenize
 __all__ = ["DecodeConfig", "Encoded", "Seq2SeqConfig", "Seq2SeqModel", "Seq2SeqTask"]
 
 BRIDGES = ("linear", "zeros")
+EMPTY_SENTENCE = "empty sentence: not translated"  # the note of a blank input
 State = Any  # the decoder layer's state: h (L, R, H), or (h, c) for an LSTM
 
 
@@ -441,9 +442,7 @@ class Seq2SeqTask(Task):
             inputs = [inputs]
         if not inputs:
             raise ValueError("predict: no sentences given")
-        for position, text in enumerate(inputs):
-            if not tokenize(text, run.config.data):
-                raise ValueError(f"translate: source sentence {position + 1} is empty")
+        filled = [text for text in inputs if tokenize(text, run.config.data)]
         source_vocab = run.artifacts.vocabs[Artifacts.MAIN]
         unknown = sorted(
             {t for text in inputs for t in tokenize(text, run.config.data) if t not in source_vocab}
@@ -453,8 +452,13 @@ class Seq2SeqTask(Task):
             print(f"translate: not in the source vocabulary, read as <unk>: {shown}",
                   file=sys.stderr)  # fmt: skip
         target_vocab = run.artifacts.vocabs[TARGET]
-        results = []
-        for text, hypotheses in zip(inputs, self.translate(run, inputs), strict=True):
+        found = iter(self.translate(run, filled) if filled else [])
+        results: list[dict[str, Any]] = []
+        for text in inputs:
+            if not tokenize(text, run.config.data):  # marked, not dropped, not an abort
+                results.append({"text": text, "translation": "", "note": EMPTY_SENTENCE})
+                continue
+            hypotheses = next(found)
             best = hypotheses[0]
             results.append({
                 "text": text, "translation": _text(best, target_vocab),
@@ -465,6 +469,8 @@ class Seq2SeqTask(Task):
         return results
 
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        if "note" in prediction:
+            return f"({prediction['note']})"
         return str(prediction["translation"])
 
     def split_sizes(self, data: ParallelData) -> dict[str, int]:

@@ -40,6 +40,7 @@ __all__ = ["CHAR_MODELS", "DECODERS", "SequenceTagger", "TagTask", "TaggerConfig
 
 CHAR_MODELS = ("lstm", "cnn", "none")
 DECODERS = ("crf", "softmax")
+EMPTY_SENTENCE = "empty sentence: not tagged"  # the note of a blank input line
 
 
 @dataclass(frozen=True)
@@ -354,21 +355,24 @@ class TagTask(Task):
                 "predict: this tagger reads extra feature columns (data.features); tag a column "
                 "file with rnnkit evaluate RUN instead"
             )
-        token_lists = []
-        for position, text in enumerate(inputs):
-            tokens = tokenize_sentence(text)
-            if not tokens:
-                raise ValueError(f"predict: sentence {position + 1} is empty")
-            token_lists.append(tokens)
-        encoded = [encode_sentence(t, run.artifacts.vocabs, run.config.data) for t in token_lists]
-        tags: list[list[str]] = [[] for _ in encoded]
+        token_lists = [tokenize_sentence(text) for text in inputs]
+        filled = [i for i, tokens in enumerate(token_lists) if tokens]  # an empty one is marked
+        encoded = [
+            encode_sentence(token_lists[i], run.artifacts.vocabs, run.config.data) for i in filled
+        ]
+        tags: list[list[str]] = [[] for _ in inputs]
         with torch.no_grad():
             for positions, batch in in_order(encoded, 64):
                 for position, indices in zip(positions, model.predict(_to(batch, model.device)),
                                              strict=True):  # fmt: skip
-                    tags[position] = model.source_tags(indices)
-        results = []
+                    tags[filled[position]] = model.source_tags(indices)
+        results: list[dict[str, Any]] = []
         for text, tokens, row in zip(inputs, token_lists, tags, strict=True):
+            if not tokens:
+                results.append(
+                    {"text": text, "tokens": [], "tags": [], "entities": [], "note": EMPTY_SENTENCE}
+                )
+                continue
             offsets = _offsets(text, tokens)
             entities = [
                 {
@@ -384,6 +388,8 @@ class TagTask(Task):
         return results
 
     def format_prediction(self, prediction: Mapping[str, Any]) -> str:
+        if "note" in prediction:
+            return f"({prediction['note']})\t{prediction['text']}"
         found = "; ".join(
             f"{e['text']} [{e['type']}] {e['start']}-{e['end']}" for e in prediction["entities"]
         )
