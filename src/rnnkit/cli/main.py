@@ -16,6 +16,7 @@ import torch
 
 from rnnkit import __version__
 from rnnkit.cli import bench, classify, generate, pretrain, tasks, translate
+from rnnkit.cli.tasks import positive_int
 from rnnkit.demo import DEFAULTS, run_adding_demo
 from rnnkit.tasks.encoder import CELLS
 
@@ -60,7 +61,7 @@ def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int,
         default=argparse.SUPPRESS,  # absent: torch's own setting (the demo: 1)
         help="CPU threads for torch (default: torch's own choice, one per core; for demo, 1, "
         "as fast for its small layers and much faster when other processes share the CPU)",
@@ -80,16 +81,16 @@ def _add_demo(subparsers: _SubParsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     p.add_argument(
-        "--seq-len", type=_positive_int, default=DEFAULTS.seq_len, help="sequence length T"
+        "--seq-len", type=positive_int, default=DEFAULTS.seq_len, help="sequence length T"
     )
     p.add_argument(
-        "--steps", type=_positive_int, default=DEFAULTS.steps, help="training steps per cell"
+        "--steps", type=positive_int, default=DEFAULTS.steps, help="training steps per cell"
     )
     p.add_argument(
-        "--hidden-size", type=_positive_int, default=DEFAULTS.hidden_size, help="hidden units H"
+        "--hidden-size", type=positive_int, default=DEFAULTS.hidden_size, help="hidden units H"
     )
     p.add_argument(
-        "--batch-size", type=_positive_int, default=DEFAULTS.batch_size, help="sequences per step"
+        "--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="sequences per step"
     )
     p.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate")
     p.add_argument(
@@ -134,17 +135,6 @@ _SUBCOMMANDS: Sequence[Callable[[_SubParsers, argparse.ArgumentParser], None]] =
     *translate.COMMANDS,
     bench.add_bench,
 )
-
-
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _cell_list(text: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from rnnkit.cli.tasks import SubParsers, emit
+from rnnkit.cli.tasks import SubParsers, emit, positive_int
 from rnnkit.pipelines.word2vec import ARCHITECTURES, train_vectors
 
 
@@ -62,7 +62,7 @@ def add_pretrain(subparsers: SubParsers, common: argparse.ArgumentParser) -> Non
         help="seeds the initial vectors and sampling (with --threads 1: the same file each run)",
     )  # fmt: skip
     v.add_argument(
-        "--threads", type=_positive_int, default=argparse.SUPPRESS,
+        "--threads", type=positive_int, default=argparse.SUPPRESS,
         help="gensim's worker threads (default: one per core)",
     )  # fmt: skip
     v.add_argument("--verbose", action="store_true", help="show gensim's own log (INFO)")
@@ -95,17 +95,6 @@ def run_pretrain_vectors(args: argparse.Namespace) -> int:
         f"{result.path} --embedding-dim {result.dim}",
     )  # fmt: skip
     return 0
-
-
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 COMMANDS = (add_pretrain,)

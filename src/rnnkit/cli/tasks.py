@@ -43,6 +43,17 @@ QUALITY_LOG = Path("benchmarks/results/quality.jsonl")
 _DEST = "config:"  # argparse dest prefix of config settings
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def add_config_flags(parser: argparse.ArgumentParser, task: Task) -> None:
     """One flag per setting of ``task``'s config, help from the field's comment; a flag left
     out keeps the config file's value or the default."""

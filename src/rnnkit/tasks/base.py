@@ -44,6 +44,7 @@ __all__ = [
     "TaskModel",
     "available_tasks",
     "get_task",
+    "held_split",
     "move_to",
     "register",
     "with_folds",
@@ -82,6 +83,18 @@ class TaskModel(nn.Module):
     def device(self) -> torch.device:
         """Where the parameters live."""
         return next(self.parameters()).device
+
+
+def held_split(data: Any, split: str, name: str) -> list[Any]:
+    """The items of ``split`` of ``data`` (a SplitData), or one error naming the splits the
+    dataset ``name`` does hold."""
+    items: list[Any] = data.split(split)
+    if not items:
+        held = [s for s in ("val", "test") if data.split(s)]
+        raise ValueError(
+            f"{name} has no {split} split; evaluate --split {' or '.join(held) or 'train'}"
+        )
+    return items
 
 
 def move_to(batch: Any, device: torch.device) -> Any:

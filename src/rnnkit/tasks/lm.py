@@ -35,6 +35,7 @@ from rnnkit.tasks.base import (
     Result,
     Task,
     TaskModel,
+    held_split,
     move_to,
     register,
     with_folds,
@@ -278,12 +279,7 @@ class LMTask(Task):
 
     def evaluate(self, run: Any, data: CorpusData, split: str) -> Result:
         name = data.name or self.dataset_name(run.config)
-        tokens = data.split(split)
-        if not tokens:
-            held = [s for s in ("val", "test") if data.split(s)]
-            raise ValueError(
-                f"{name} has no {split} split; evaluate --split {' or '.join(held) or 'train'}"
-            )
+        tokens = held_split(data, split, name)
         cfg = run.config.data
         ids = encode(tokens, run.artifacts.vocabs["tokens"])
         batches = StreamBatches(ids, batch_size=cfg.test_batch_size, bptt=cfg.bptt)

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from rnnkit.datasets.parallel import ParallelData
 from rnnkit.metrics.translation import score_translations
 from rnnkit.nn import ATTENTION_KINDS, Attention
-from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, register
+from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, held_split, register
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy
 from rnnkit.tasks.encoder import EncoderConfig, build_encoder
 from rnnkit.tasks.seq2seq_data import (
@@ -393,12 +393,7 @@ class Seq2SeqTask(Task):
 
     def evaluate(self, run: Any, data: ParallelData, split: str) -> Result:
         name = data.name or self.dataset_name(run.config)
-        pairs = data.split(split)
-        if not pairs:
-            held = [s for s in ("val", "test") if data.split(s)]
-            raise ValueError(
-                f"{name} has no {split} split; evaluate --split {' or '.join(held) or 'train'}"
-            )
+        pairs = held_split(data, split, name)
         target_vocab = run.artifacts.vocabs[TARGET]
         found = self.translate(run, [p.source for p in pairs])
         hypotheses = [_text(h[0], target_vocab) for h in found]
