@@ -15,7 +15,7 @@ from typing import TypeAlias
 import torch
 
 from rnnkit import __version__
-from rnnkit.cli import bench, classify, generate, pretrain, tasks, translate
+from rnnkit.cli import bench, classify, generate, pretrain, tasks, translate, tune
 from rnnkit.cli.tasks import positive_int
 from rnnkit.demo import DEFAULTS, run_adding_demo
 from rnnkit.tasks.encoder import CELLS
@@ -129,6 +129,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 _SUBCOMMANDS: Sequence[Callable[[_SubParsers, argparse.ArgumentParser], None]] = (
     _add_demo,
     *tasks.COMMANDS,
+    *tune.COMMANDS,
     *classify.COMMANDS,
     *generate.COMMANDS,
     *pretrain.COMMANDS,
