@@ -41,6 +41,10 @@ class StepModel(Protocol):
         None), R rows of ``encoded``."""
         ...
 
+    def select_state(self, state: Any, rows: Tensor) -> Any:
+        """The decoder ``state`` for the given rows (R',) of it, in that order."""
+        ...
+
     def select(self, encoded: Any, state: Any, rows: Tensor) -> tuple[Any, Any]:
         """``encoded`` and ``state`` for the given rows (R',) of them, in that order."""
         ...
@@ -204,7 +208,9 @@ def beam_search(
         if all(done):
             break
         scores = scores.masked_fill(torch.tensor(done, device=device).unsqueeze(1), float("-inf"))
-        encoded, state = model.select(encoded, state, order)
+        # ``order`` moves rows only within each sentence's block of K, whose encoded source is
+        # the same K times: only the decoder state follows
+        state = model.select_state(state, order)
         tokens = chosen_token.view(-1)
     return [sorted(f, key=lambda h: -h.normalized)[:n_best] for f in finished]
 

@@ -271,11 +271,14 @@ class Seq2SeqModel(TaskModel):
         feed = attentional if self.config.input_feeding else None
         return log_probs, DecoderState(recurrent, feed), weights
 
+    def select_state(self, state: DecoderState, rows: Tensor) -> DecoderState:
+        feed = None if state.feed is None else state.feed.index_select(0, rows)
+        return DecoderState(_select_state(state.recurrent, rows), feed)
+
     def select(
         self, encoded: Encoded, state: DecoderState, rows: Tensor
     ) -> tuple[Encoded, DecoderState]:
-        feed = None if state.feed is None else state.feed.index_select(0, rows)
-        return encoded.select(rows), DecoderState(_select_state(state.recurrent, rows), feed)
+        return encoded.select(rows), self.select_state(state, rows)
 
     # -- the TaskModel contract ----------------------------------------------------------------
 
