@@ -395,7 +395,7 @@ class Seq2SeqTask(Task):
         return results
 
     def evaluate(self, run: Any, data: ParallelData, split: str) -> Result:
-        name = data.name or self.dataset_name(run.config)
+        name = f"{data.name}-{data.src}-{data.tgt}" if data.name else self.dataset_name(run.config)
         pairs = held_split(data, split, name)
         target_vocab = run.artifacts.vocabs[TARGET]
         found = self.translate(run, [p.source for p in pairs])
