@@ -13,6 +13,7 @@ no ``<eos>``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -96,14 +97,15 @@ def greedy(
     for t in range(max(limits)):
         log_probs, state, attn = model.step(tokens, state, encoded)
         best_lp, best = log_probs.max(dim=-1)
+        step_lp, step_best = best_lp.tolist(), best.tolist()  # one copy out per step, not per row
         for row, b in enumerate(running):
-            scores[b] += float(best_lp[row])
+            scores[b] += step_lp[row]
             if attention and attn is not None:
                 weights[b].append(attn[row])
-            if int(best[row]) == model.eos:
+            if step_best[row] == model.eos:
                 ended[b] = True
             else:
-                produced[b].append(int(best[row]))
+                produced[b].append(step_best[row])
         keep = [row for row, b in enumerate(running) if not ended[b] and t + 1 < limits[b]]
         if not keep:
             break
@@ -191,16 +193,17 @@ def beam_search(
         if attn_history is not None:
             attn_history = attn_history.view(B * K, t + 1, -1)[order].view(B, K, t + 1, -1)
         scores = chosen_scores
+        score_rows = scores.tolist()  # one copy out per step, not per sentence
         for b in range(B):
             if done[b]:
                 continue
-            if len(finished[b]) >= n_best and _settled(finished[b], float(scores[b, 0])):
+            if len(finished[b]) >= n_best and _settled(finished[b], score_rows[b][0]):
                 done[b] = True
             elif t + 1 >= limits[b]:  # cut: the live ones join the finished
                 for k in range(K):
-                    if torch.isfinite(scores[b, k]):
+                    if math.isfinite(score_rows[b][k]):
                         finished[b].append(_hypothesis(
-                            history[b, k].tolist(), float(scores[b, k]), False, length_penalty,
+                            history[b, k].tolist(), score_rows[b][k], False, length_penalty,
                             None if attn_history is None else attn_history[b, k],
                             int(lengths[b]),
                         ))  # fmt: skip

@@ -31,7 +31,15 @@ from torch import Tensor, nn
 from rnnkit.datasets.parallel import ParallelData
 from rnnkit.metrics.translation import score_translations
 from rnnkit.nn import ATTENTION_KINDS, Attention
-from rnnkit.tasks.base import Artifacts, Result, Task, TaskModel, held_split, register
+from rnnkit.tasks.base import (
+    Artifacts,
+    Result,
+    Task,
+    TaskModel,
+    held_split,
+    move_to,
+    register,
+)
 from rnnkit.tasks.decoding import Hypothesis, beam_search, greedy
 from rnnkit.tasks.encoder import EncoderConfig, build_encoder
 from rnnkit.tasks.seq2seq_data import (
@@ -297,10 +305,11 @@ class Seq2SeqModel(TaskModel):
         teacher forcing: the cheap validation after each epoch."""
         total, count = 0.0, 0
         for batch in batches:
-            logits = self.teacher_forced(batch.to(self.device))
+            batch = move_to(batch, self.device)
+            logits = self.teacher_forced(batch)
             total += float(
                 F.cross_entropy(
-                    logits.flatten(0, 1), batch.target_out.to(self.device).flatten(),
+                    logits.flatten(0, 1), batch.target_out.flatten(),
                     ignore_index=0, reduction="sum",
                 )
             )  # fmt: skip
@@ -384,7 +393,7 @@ class Seq2SeqTask(Task):
         results: list[list[Hypothesis]] = [[] for _ in pairs]
         model.eval()
         for positions, batch in in_order(pairs, target_vocab, decode.batch):
-            batch = batch.to(model.device)
+            batch = move_to(batch, model.device)
             found = beam_search(
                 model, batch.source, batch.source_lengths, beam=decode.beam,
                 max_len=decode.max_len, length_penalty=decode.length_penalty,
@@ -440,11 +449,10 @@ class Seq2SeqTask(Task):
             inputs = [inputs]
         if not inputs:
             raise ValueError("predict: no sentences given")
-        filled = [text for text in inputs if tokenize(text, run.config.data)]
+        tokens = [tokenize(text, run.config.data) for text in inputs]
+        filled = [text for text, words in zip(inputs, tokens, strict=True) if words]
         source_vocab = run.artifacts.vocabs[Artifacts.MAIN]
-        unknown = sorted(
-            {t for text in inputs for t in tokenize(text, run.config.data) if t not in source_vocab}
-        )
+        unknown = sorted({t for words in tokens for t in words if t not in source_vocab})
         if unknown:
             shown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
             print(f"translate: not in the source vocabulary, read as <unk>: {shown}",
@@ -452,8 +460,8 @@ class Seq2SeqTask(Task):
         target_vocab = run.artifacts.vocabs[TARGET]
         found = iter(self.translate(run, filled) if filled else [])
         results: list[dict[str, Any]] = []
-        for text in inputs:
-            if not tokenize(text, run.config.data):  # marked, not dropped, not an abort
+        for text, words in zip(inputs, tokens, strict=True):
+            if not words:  # marked, not dropped, not an abort
                 results.append({"text": text, "translation": "", "note": EMPTY_SENTENCE})
                 continue
             hypotheses = next(found)

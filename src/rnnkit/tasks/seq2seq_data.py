@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -139,12 +140,6 @@ class Seq2SeqBatch:
     target_in: Tensor  # (B, T) <bos> y_1 … y_n, what the decoder reads (teacher forcing)
     target_out: Tensor  # (B, T) y_1 … y_n <eos>, what it predicts; 0 past each end
 
-    def to(self, device: torch.device | str) -> Seq2SeqBatch:
-        return Seq2SeqBatch(
-            self.source.to(device), self.source_lengths, self.target_in.to(device),
-            self.target_out.to(device),
-        )  # fmt: skip
-
     @property
     def target_tokens(self) -> int:
         """Tokens the loss scores: every target token and each <eos>."""
@@ -183,22 +178,12 @@ class _Pairs(Dataset[EncodedPair]):
         return self.pairs[index]
 
 
-class _Collate:
-    """A picklable collate for the DataLoader (workers, if any)."""
-
-    def __init__(self, bos: int, eos: int) -> None:
-        self.bos, self.eos = bos, eos
-
-    def __call__(self, pairs: list[EncodedPair]) -> Seq2SeqBatch:
-        return collate_pairs(pairs, bos=self.bos, eos=self.eos)
-
-
 def pair_batches(
     pairs: list[EncodedPair], target_vocab: Vocab, *, batch_size: int, shuffle: bool, seed: int
 ) -> DataLoader[Seq2SeqBatch]:
     """Batches of pairs of similar source length; shuffled ones reshuffle by epoch and are
     sharded across DDP ranks under torchrun."""
-    collate = _Collate(target_vocab.index(BOS), target_vocab.index(EOS))
+    collate = partial(collate_pairs, bos=target_vocab.index(BOS), eos=target_vocab.index(EOS))
     return bucketed_loader(
         _Pairs(pairs), [len(p.source) for p in pairs], batch_size=batch_size, shuffle=shuffle,
         seed=seed, collate_fn=collate,
