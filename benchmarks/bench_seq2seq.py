@@ -24,11 +24,11 @@ Data: Multi30k German→English (``rnnkit.datasets.load("multi30k", "seq2seq", s
 tgt="en")`` under ``$RNNKIT_DATA``), read as ``rnnkit train seq2seq`` reads it (word tokens,
 case kept, vocabularies of the training words seen twice or more); the first W + R·K training
 batches of B sentence pairs as rnnkit's ``pair_batches`` makes them (bucketed by source length,
-shuffled, seed 0), the same batches, in the same order, for every row; and the first N
-(``--beam-sentences``) validation sentences, one batch, for the beam search. OpenNMT-py's
-vocabularies hold the same tokens in the same order (its ``<blank> <unk> <s> </s>`` at rnnkit's
-``<pad> <unk> <bos> <eos>``), so the two read the same id tensors; its target is rnnkit's
-``<bos> y_1 … y_n <eos>`` (``target_in``'s first column, then ``target_out``).
+shuffled, seed 0), the same batches, in the same order, for every row; and N
+(``--beam-sentences``) validation sentences, one batch, for the beam search (see below).
+OpenNMT-py's vocabularies hold the same tokens in the same order (its ``<blank> <unk> <s> </s>``
+at rnnkit's ``<pad> <unk> <bos> <eos>``), so the two read the same id tensors; its target is
+rnnkit's ``<bos> y_1 … y_n <eos>`` (``target_in``'s first column, then ``target_out``).
 
 The model, the same sizes on both sides: word vectors of E on each side; a bidirectional LSTM
 encoder of L layers, H per direction, over packed sequences; an L-layer LSTM decoder of 2H; Luong
@@ -51,7 +51,7 @@ Two details differ, by design of each system, and are kept:
 - input feeding: with it, OpenNMT-py feeds the *dropped-out* h̃_{t-1} to step t, rnnkit the
   undropped one (the same without dropout).
 
-Training rows (``--input-feeding``: ``off``, ``on`` or ``both``, the default):
+Training rows (``--input-feeding``: ``off``, ``on`` or ``both``, the default here):
 
 - ``rnnkit``: ``Seq2SeqModel`` from a ``Seq2SeqConfig`` of these sizes (``backend="auto"``),
   each step the body of ``rnnkit.training.Trainer``'s epoch loop: ``forward_loss`` → (sum,
@@ -71,16 +71,47 @@ OpenNMT-py's model (``W_a`` transposed: rnnkit applies it to the keys, OpenNMT-p
 Target tokens/s = the tokens of a round's K batches over its seconds, the median of R rounds
 after W warm-up batches, the rows taking turns in a rotating order.
 
-Beam search, after training (each row decodes the model it trained): beam 5, n-best 1, scores
-divided by the length (rnnkit's ``length_penalty=1``; OpenNMT-py's ``GNMTGlobalScorer`` with
-``length_penalty="avg"``, ``alpha=1``), the batch of N validation sentences at once; rnnkit's
-``beam_search`` against OpenNMT-py's ``Translator.translate_batch``. Each keeps its own stopping
-rule and length limit: rnnkit stops a sentence once ``beam`` hypotheses have ended and one of them
-scores at least the best live one, at most min(100, 2·n + 10) tokens; OpenNMT-py as soon as its
-best-ranked hypothesis ends, at most min(100, 1.5·S + 5) tokens (S the batch's longest source).
-The table shows the mean length of the best hypotheses and the decoder steps each took.
-Sentences/s = N over the median of ``--beam-repeats`` timed runs after one warm-up run, the rows
-taking turns.
+Beam search, after training (each row decodes the model it trained), at a fixed length: beam B
+(``--beam``), n-best 1, scores divided by the length (rnnkit's ``length_penalty=1``;
+OpenNMT-py's ``GNMTGlobalScorer`` with ``length_penalty="avg"``, ``alpha=1``), the batch of N
+validation sentences at once; rnnkit's ``beam_search`` against OpenNMT-py's
+``Translator.translate_batch``, both with minimum = maximum length L (``--beam-length``, default
+20): ``<eos>`` is barred until a hypothesis has L tokens (rnnkit's ``min_len``, OpenNMT-py's
+``min_length``) and both cut at L (``max_len``, ``max_length``), so every sentence takes exactly
+L decoder steps on both sides whatever the models learnt (barely trained, each would end after
+its own number of steps, and the two would do different work). The N sentences are the first
+validation sentences of at least ⌈(L − 10) / 2⌉ source tokens, so that rnnkit's per-sentence
+limit min(max_len, 2·n + 10) does not cut earlier, nor OpenNMT-py's per-batch one
+min(max_length, 1.5·S + 5), S the longest source (checked). Each system's decoder calls are
+counted (a forward hook) and checked to be L, and every best hypothesis to have L tokens; the
+table shows both. Sentences/s = N over the median of ``--beam-repeats`` timed runs after one
+warm-up run, the rows taking turns; ms / step = that median over the L steps.
+
+BLEU after the same number of epochs (``--epochs E``, default 0: off), after the timing above: per
+input-feeding mode (``--input-feeding``; not given: without input feeding only) a fresh pair of
+models from the same initial weights (as above), trained for E epochs over the whole Multi30k
+training set (``--epochs-batches K`` keeps each epoch's first K batches, for smoke runs). Epoch e's
+batches are rnnkit's ``pair_batches`` (seed 0) after ``set_epoch(e)``, as rnnkit's ``Trainer``
+takes them (epoch 0 starts with the timing part's batches), the same batches in the same order for
+both systems; each step as in the timing part. The rows take turns per chunk of ``--epochs-chunk``
+batches (the order rotating), each timing its own chunks with its own clock; an epoch's tokens/s =
+its target tokens over the sum of its chunks' seconds. After each epoch, the validation loss under
+teacher forcing, the same quantity on both sides: the negative log-likelihood per target token
+(``<eos>`` included, no label smoothing, dropout off) over the validation split in rnnkit's
+evaluation batches (128 pairs, in order), rnnkit's ``Seq2SeqModel.evaluate`` and, in the worker,
+OpenNMT-py's generator scores through the same cross-entropy (``validate``), each on its own model
+(weights are not copied back: the bridges differ). Then the test2016 split (the dataset's ``test``,
+1,000 pairs; ``--test-sentences`` keeps the first M, for smoke runs) in rnnkit's translation
+batches (64, sorted by source length), the rows taking turns per batch, decoded by each system's
+beam search as ``rnnkit evaluate`` decodes by default (``DecodeConfig()``: beam 5, length penalty 1
+/ OpenNMT-py's "avg" with alpha 1, at most 100 tokens), each with its own stopping rule and length
+limit: rnnkit stops a sentence once ``beam`` hypotheses have ended and one of them scores at least
+the best live one, at most min(100, 2·n + 10) tokens; OpenNMT-py as soon as its best-ranked
+hypothesis ends, at most min(100, 1.5·S + 5) tokens. Each best hypothesis is detokenised as
+rnnkit's evaluation does (``detokenize`` of its target words) and both are scored by
+``rnnkit.metrics.translation.score_translations`` (sacrebleu corpus BLEU, cased, 13a; the same
+lower-cased; chrF) against the split's reference sentences, the signatures printed. Beam seconds =
+the decoding of the test sentences, each system's own clock.
 
 Before timing, float64 checks at small sizes (asserted), with and without input feeding: on a
 real batch, with rnnkit's weights copied, both systems give the same summed loss and the same
@@ -90,13 +121,16 @@ place of its own initial state, which the bridges make different); OpenNMT-py's
 ``LossCompute``, which casts the scores to float32, agrees to float32 rounding; and the loss with
 OpenNMT-py's own initial state is recorded beside it.
 
-Writes ``<out>.json`` and ``<out>.md`` (default ``benchmarks/results/seq2seq-speed-<date>``, with
-``--quick`` ``seq2seq-speed-<date>-quick``) and prints the table. Nothing goes to
-``benchmarks/results/speed.jsonl``, whose lines are layer-level (one recurrent layer's forward and
-backward), with no place for a whole model's tokens/s or a decoder's sentences/s.
+Writes ``<out>.json`` and ``<out>.md`` (default ``benchmarks/results/seq2seq-speed-<date>``,
+with ``--quick`` ``seq2seq-speed-<date>-quick``; the epochs mode in a section of its own, the
+JSON's ``epochs``) and prints the table. Nothing goes to ``benchmarks/results/speed.jsonl``,
+whose lines are layer-level (one recurrent layer's forward and backward), with no place for a
+whole model's tokens/s or a decoder's sentences/s.
 
     RNNKIT_DATA=../shared/data .venv/bin/python benchmarks/bench_seq2seq.py          # 1 thread
     RNNKIT_DATA=../shared/data .venv/bin/python benchmarks/bench_seq2seq.py --quick  # smoke run
+    RNNKIT_DATA=../shared/data .venv/bin/python benchmarks/bench_seq2seq.py --quick --epochs 1 \
+        --epochs-batches 3 --test-sentences 64 --out /tmp/seq2seq-smoke     # epochs mode, smoke
 """
 
 from __future__ import annotations
@@ -104,6 +138,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -121,35 +156,43 @@ from torch import Tensor, nn
 import rnnkit
 from rnnkit._machine import cpu_model
 from rnnkit.bench.device import device_description
+from rnnkit.metrics.translation import score_translations
 from rnnkit.tasks.decoding import beam_search
 from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.tasks.seq2seq import Seq2SeqConfig, Seq2SeqModel
+from rnnkit.tasks.seq2seq import DecodeConfig, Seq2SeqConfig, Seq2SeqModel
 from rnnkit.tasks.seq2seq_data import (
     BOS,
     EOS,
+    EncodedPair,
     Seq2SeqBatch,
     Seq2SeqDataConfig,
     build_vocabs,
     collate_pairs,
     encode_pairs,
+    in_order,
     load_pairs,
     pair_batches,
+    tokenize,
 )
-from rnnkit.text import Vocab
+from rnnkit.text import Vocab, detokenize
+from rnnkit.text.batching import BucketBatchSampler
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 WORKER = Path(__file__).resolve().with_name("seq2seq_opennmt_peer.py")
 PEER_PYTHON = ROOT / ".peers" / "opennmt" / "bin" / "python"
-LR, CLIP, LABEL_SMOOTHING, LENGTH_PENALTY, MAX_LEN = 1e-3, 1.0, 0.1, 1.0, 100
+LR, CLIP, LABEL_SMOOTHING, LENGTH_PENALTY = 1e-3, 1.0, 0.1, 1.0
 FULL = {
     "embedding": 256, "enc_layers": 2, "enc_hidden": 256, "batch": 64, "steps": 10,
     "repeats": 10, "warmup": 3, "beam": 5, "beam_sentences": 64, "beam_repeats": 5,
+    "beam_length": 20,
 }  # fmt: skip
 QUICK = {
     "embedding": 16, "enc_layers": 2, "enc_hidden": 8, "batch": 8, "steps": 2,
     "repeats": 2, "warmup": 1, "beam": 3, "beam_sentences": 4, "beam_repeats": 2,
+    "beam_length": 20,
 }  # fmt: skip
+TEST = DecodeConfig()  # the epochs mode's test decoding: rnnkit evaluate's defaults
 PARITY = {"embedding": 12, "enc_layers": 2, "enc_hidden": 8, "sentences": 6}
 
 
@@ -362,13 +405,31 @@ def load_data(args: argparse.Namespace) -> dict[str, Any]:
             f"bench_seq2seq: W + R·K = {needed} batches asked, the training split holds "
             f"{len(batches)} of {args.batch}"
         )
-    val = data.split("val")[: args.beam_sentences]
-    beam_pairs = encode_pairs(val, source_vocab, target_vocab, config, cut=False)
+    val = encode_pairs(data.split("val"), source_vocab, target_vocab, config, cut=False)
+    shortest = beam_shortest_source(args.beam_length)
+    beam_pairs = [p for p in val if len(p.source) >= shortest][: args.beam_sentences]
+    if len(beam_pairs) < args.beam_sentences:
+        raise SystemExit(
+            f"bench_seq2seq: {args.beam_sentences} validation sentences of ≥ {shortest} tokens "
+            f"asked (--beam-length {args.beam_length}), the split holds {len(beam_pairs)}"
+        )
     beam = collate_pairs(beam_pairs, bos=target_vocab.index(BOS), eos=target_vocab.index(EOS))
+    S = int(beam.source.shape[1])  # OpenNMT-py's limit: min(max_length, 1.5·S + 5) per batch
+    if int(1.5 * S + 5) < args.beam_length:
+        raise SystemExit(
+            f"bench_seq2seq: the beam batch's longest source ({S} tokens) limits OpenNMT-py to "
+            f"{int(1.5 * S + 5)} < --beam-length {args.beam_length} steps"
+        )
     return {
         "source_vocab": source_vocab, "target_vocab": target_vocab, "train": batches,
-        "beam": beam, "train_encoded": train,
+        "beam": beam, "train_encoded": train, "val_encoded": val, "pairs": data,
+        "config": config,
     }  # fmt: skip
+
+
+def beam_shortest_source(length: int) -> int:
+    """The fewest source tokens n for which rnnkit's limit min(·, 2·n + 10) reaches ``length``."""
+    return max(1, math.ceil((length - 10) / 2))
 
 
 def tokens_of(vocab: Vocab) -> list[str]:
@@ -391,6 +452,15 @@ class Row:
         raise NotImplementedError
 
     def beam(self, *, count_steps: bool) -> tuple[float, list[list[int]], int | None]:
+        raise NotImplementedError
+
+    def validation_loss(self, batches: list[Seq2SeqBatch]) -> float:
+        """Teacher-forced NLL per target token over ``batches`` (the epochs mode)."""
+        raise NotImplementedError
+
+    def translate(self, index: int, batch: Seq2SeqBatch) -> tuple[float, list[list[int]], int]:
+        """Test batch ``index`` (``batch``) decoded as ``TEST`` says: (seconds, each sentence's
+        best ids, decoder steps)."""
         raise NotImplementedError
 
 
@@ -420,6 +490,17 @@ class RnnkitRow(Row):
         return time.perf_counter() - started
 
     def beam(self, *, count_steps: bool) -> tuple[float, list[list[int]], int | None]:
+        L = self.args.beam_length
+        return self.search(
+            self.beam_batch, beam=self.args.beam, min_len=L, max_len=L,
+            length_penalty=LENGTH_PENALTY, count_steps=count_steps,
+        )  # fmt: skip
+
+    def search(
+        self, batch: Seq2SeqBatch, *, beam: int, min_len: int, max_len: int,
+        length_penalty: float, count_steps: bool,
+    ) -> tuple[float, list[list[int]], int | None]:  # fmt: skip
+        """``beam_search`` on one batch: (seconds, each sentence's best ids, decoder steps)."""
         self.model.eval()
         steps = [0]
 
@@ -427,18 +508,29 @@ class RnnkitRow(Row):
             steps[0] += 1
 
         hook = self.model.decoder.register_forward_hook(count) if count_steps else None
-        batch = self.beam_batch
         try:
             started = time.perf_counter()
             found = beam_search(
-                self.model, batch.source, batch.source_lengths, beam=self.args.beam,
-                max_len=MAX_LEN, length_penalty=LENGTH_PENALTY, n_best=1,
+                self.model, batch.source, batch.source_lengths, beam=beam, max_len=max_len,
+                min_len=min_len, length_penalty=length_penalty, n_best=1,
             )  # fmt: skip
             seconds = time.perf_counter() - started
         finally:
             if hook is not None:
                 hook.remove()
         return seconds, [h[0].tokens for h in found], steps[0] if count_steps else None
+
+    def validation_loss(self, batches: list[Seq2SeqBatch]) -> float:
+        self.model.eval()
+        self.model.start_epoch(train=False)
+        return self.model.evaluate(batches)["loss"]
+
+    def translate(self, index: int, batch: Seq2SeqBatch) -> tuple[float, list[list[int]], int]:
+        seconds, found, steps = self.search(
+            batch, beam=TEST.beam, min_len=0, max_len=TEST.max_len,
+            length_penalty=TEST.length_penalty, count_steps=True,
+        )  # fmt: skip
+        return seconds, found, steps or 0
 
     def backend(self) -> dict[str, str | None]:
         """What the encoder's and decoder's last training calls ran, and why."""
@@ -461,10 +553,26 @@ class OpennmtRow(Row):
         return seconds
 
     def beam(self, *, count_steps: bool) -> tuple[float, list[list[int]], int | None]:
+        L = self.args.beam_length
         answer = self.peer.request(
-            "beam", name=self.name, beam=self.args.beam, max_length=MAX_LEN,
+            "beam", name=self.name, beam=self.args.beam, min_length=L, max_length=L,
             length_penalty=LENGTH_PENALTY, count_steps=count_steps,
         )  # fmt: skip
+        return answer["seconds"], answer["hypotheses"], answer["decoder_steps"]
+
+    def validation_loss(self, batches: list[Seq2SeqBatch]) -> float:
+        """The worker's copy of ``batches``, sent with the model (``val``)."""
+        answer = self.peer.request("validate", name=self.name, key="val")
+        assert answer["tokens"] == sum(b.target_tokens for b in batches), answer
+        return float(answer["loss_sum"]) / int(answer["tokens"])
+
+    def translate(self, index: int, batch: Seq2SeqBatch) -> tuple[float, list[list[int]], int]:
+        answer = self.peer.request(
+            "translate", name=self.name, key="test", first=index, count=1, beam=TEST.beam,
+            min_length=0, max_length=TEST.max_len, length_penalty=TEST.length_penalty,
+            count_steps=True,
+        )  # fmt: skip
+        assert len(answer["hypotheses"]) == batch.source.shape[0], "the worker's batch differs"
         return answer["seconds"], answer["hypotheses"], answer["decoder_steps"]
 
 
@@ -480,35 +588,50 @@ def interleaved(calls: dict[str, Callable[[int], float]], repeats: int) -> dict[
     return times
 
 
+def feeding_modes(args: argparse.Namespace, default: str) -> list[bool]:
+    """The input-feeding modes of ``--input-feeding``, or of ``default`` when it is not given."""
+    return {"off": [False], "on": [True], "both": [False, True]}[args.input_feeding or default]
+
+
 def build_rows(
     args: argparse.Namespace, data: dict[str, Any], peer: Peer, folder: Path
 ) -> list[Row]:
-    source_vocab, target_vocab = data["source_vocab"], data["target_vocab"]
-    sizes = {k: getattr(args, k) for k in ("embedding", "enc_layers", "enc_hidden")}
     batches_path = save(
         {"train": [peer_batch(b) for b in data["train"]], "beam": peer_batch(data["beam"])},
         folder, "batches.pt",
     )  # fmt: skip
-    modes = {"off": [False], "on": [True], "both": [False, True]}[args.input_feeding]
     rows: list[Row] = []
-    for feeding in modes:
-        suffix = ", input feeding" if feeding else ""
-        torch.manual_seed(0)
-        ours = rnnkit_model(
-            sizes, len(source_vocab), len(target_vocab), input_feeding=feeding,
-            dropout=args.dropout, bos=target_vocab.index(BOS), eos=target_vocab.index(EOS),
-        )  # fmt: skip
-        name = f"opennmt{suffix}"
-        built = peer.request(
-            "build", name=name, batches=batches_path,
-            argv=opennmt_argv(sizes, input_feeding=feeding, dropout=args.dropout),
-            weights=save(opennmt_weights(ours), folder, f"weights{len(rows)}.pt"),
-        )  # fmt: skip
-        expected = "InputFeedRNNDecoder" if feeding else "StdRNNDecoder"
-        assert built["decoder"] == expected and not built["bridge"], built
-        rows.append(RnnkitRow(f"rnnkit{suffix}", ours, data["train"], data["beam"], args))
-        rows.append(OpennmtRow(f"OpenNMT-py{suffix}", peer, name, args))
+    for feeding in feeding_modes(args, "both"):
+        rows += build_pair(args, data, peer, folder, feeding, prefix="", batches=batches_path)
     return rows
+
+
+def build_pair(
+    args: argparse.Namespace, data: dict[str, Any], peer: Peer, folder: Path, feeding: bool,
+    *, prefix: str, batches: str | None,
+) -> list[Row]:  # fmt: skip
+    """rnnkit's model of the sizes asked (seed 0) and OpenNMT-py's with the same weights (its
+    worker's model ``<prefix>opennmt…``, reading ``batches``), as rows."""
+    source_vocab, target_vocab = data["source_vocab"], data["target_vocab"]
+    sizes = {k: getattr(args, k) for k in ("embedding", "enc_layers", "enc_hidden")}
+    suffix = ", input feeding" if feeding else ""
+    torch.manual_seed(0)
+    ours = rnnkit_model(
+        sizes, len(source_vocab), len(target_vocab), input_feeding=feeding,
+        dropout=args.dropout, bos=target_vocab.index(BOS), eos=target_vocab.index(EOS),
+    )  # fmt: skip
+    name = f"{prefix}opennmt{suffix}"
+    built = peer.request(
+        "build", name=name, batches=batches,
+        argv=opennmt_argv(sizes, input_feeding=feeding, dropout=args.dropout),
+        weights=save(opennmt_weights(ours), folder, f"weights-{prefix}{int(feeding)}.pt"),
+    )  # fmt: skip
+    expected = "InputFeedRNNDecoder" if feeding else "StdRNNDecoder"
+    assert built["decoder"] == expected and not built["bridge"], built
+    return [
+        RnnkitRow(f"rnnkit{suffix}", ours, data["train"], data["beam"], args),
+        OpennmtRow(f"OpenNMT-py{suffix}", peer, name, args),
+    ]
 
 
 def time_training(
@@ -558,6 +681,9 @@ def time_beam(args: argparse.Namespace, rows: list[Row], sentences: int) -> list
     out = []
     for row in rows:
         hypotheses, steps = found[row.label]
+        L = args.beam_length
+        assert steps == L, f"{row.label}: {steps} decoder steps, not --beam-length {L}"
+        assert all(len(h) == L for h in hypotheses), f"{row.label}: a hypothesis is not {L} long"
         seconds = times[row.label]
         out.append(
             {
@@ -585,6 +711,161 @@ def ratios(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
                 by[("rnnkit", feeding)] / by[("OpenNMT-py", feeding)]
             )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the epochs mode: the same epochs on both sides, then BLEU on test2016
+
+
+def epoch_batches(args: argparse.Namespace, data: dict[str, Any], epoch: int) -> list[Seq2SeqBatch]:
+    """Epoch ``epoch``'s training batches as rnnkit's ``Trainer`` takes them (``set_epoch``),
+    the first ``--epochs-batches`` of them if that is given."""
+    loader = pair_batches(
+        data["train_encoded"], data["target_vocab"], batch_size=args.batch, shuffle=True, seed=0
+    )
+    sampler = loader.batch_sampler
+    assert isinstance(sampler, BucketBatchSampler)
+    sampler.set_epoch(epoch)
+    batches: list[Seq2SeqBatch] = []
+    for batch in loader:
+        batches.append(batch)
+        if len(batches) == args.epochs_batches:
+            break
+    return batches
+
+
+def test_data(
+    args: argparse.Namespace, data: dict[str, Any]
+) -> tuple[list[str], list[tuple[list[int], Seq2SeqBatch]]]:
+    """The test split's reference sentences and its sources in rnnkit's translation batches
+    ((positions, batch), as ``Seq2SeqTask.translate`` makes them)."""
+    pairs = data["pairs"].split("test")
+    if args.test_sentences:
+        pairs = pairs[: args.test_sentences]
+    vocab, config = data["source_vocab"], data["config"]
+    encoded = [EncodedPair(vocab.encode(tokenize(p.source, config)), []) for p in pairs]
+    return [p.target for p in pairs], list(in_order(encoded, data["target_vocab"], TEST.batch))
+
+
+def run_epochs(
+    args: argparse.Namespace, data: dict[str, Any], peer: Peer, folder: Path
+) -> dict[str, Any]:
+    """See the module docstring: per row its epochs, test scores and beam seconds."""
+    target_vocab = data["target_vocab"]
+    val = list(
+        pair_batches(data["val_encoded"], target_vocab, batch_size=128, shuffle=False, seed=0)
+    )
+    references, test = test_data(args, data)
+    shared = save(
+        {"val": [peer_batch(b) for b in val], "test": [peer_batch(b) for _, b in test]},
+        folder, "epochs-batches.pt",
+    )  # fmt: skip
+    rows: list[Row] = []
+    for feeding in feeding_modes(args, "off"):
+        rows += build_pair(args, data, peer, folder, feeding, prefix="epochs ", batches=shared)
+    history: dict[str, list[dict[str, Any]]] = {row.label: [] for row in rows}
+    torch.manual_seed(1)
+    for epoch in range(args.epochs):
+        batches = epoch_batches(args, data, epoch)
+        path = save({"train": [peer_batch(b) for b in batches]}, folder, "epoch.pt")
+        for row in rows:
+            if isinstance(row, RnnkitRow):
+                row.batches = batches
+            elif isinstance(row, OpennmtRow):
+                peer.request("batches", name=row.name, batches=path)
+        history_at = {row.label: len(row.losses) for row in rows}
+        times = interleaved(
+            {row.label: chunk_call(row, args.epochs_chunk) for row in rows},
+            math.ceil(len(batches) / args.epochs_chunk),
+        )
+        tokens = sum(b.target_tokens for b in batches)
+        for row in rows:
+            seconds, loss = sum(times[row.label]), row.validation_loss(val)
+            history[row.label].append(
+                {
+                    "epoch": epoch + 1, "batches": len(batches), "tokens": tokens,
+                    "seconds": seconds, "tokens_per_s": tokens / seconds,
+                    "train_loss": statistics.fmean(row.losses[history_at[row.label] :]),
+                    "val_loss": loss, "val_perplexity": math.exp(min(loss, 700.0)),
+                }
+            )  # fmt: skip
+            print(
+                f"epoch {epoch + 1} {row.label}: {tokens / seconds:,.0f} target tokens/s, "
+                f"{seconds:,.1f} s, validation loss {loss:.4f}",
+                flush=True,
+            )
+    found, beam_seconds, steps = decode_test(rows, test, len(references))
+    out: dict[str, Any] = {
+        "epochs": args.epochs, "epochs_batches": args.epochs_batches or None,
+        "chunk": args.epochs_chunk, "val_pairs": len(data["val_encoded"]), "val_batches": len(val),
+        "test_pairs": len(references), "test_batches": len(test),
+        "decode": {"beam": TEST.beam, "length_penalty": TEST.length_penalty,
+                   "max_len": TEST.max_len, "batch": TEST.batch},
+        "rows": [],
+    }  # fmt: skip
+    for row in rows:
+        texts = [detokenize(target_vocab.decode(ids)) for ids in found[row.label]]
+        scores = score_translations(texts, references)
+        out["bleu_signature"], out["chrf_signature"] = scores.bleu_signature, scores.chrf_signature
+        epochs = history[row.label]
+        seconds = sum(e["seconds"] for e in epochs)
+        out["rows"].append(
+            {
+                "variant": row.label, "system": row.system, "input_feeding": row.input_feeding,
+                "epochs": epochs, "train_seconds": seconds,
+                "tokens_per_s": sum(e["tokens"] for e in epochs) / seconds,
+                "bleu": scores.bleu, "bleu_lc": scores.bleu_lc, "chrf": scores.chrf,
+                "beam_seconds": beam_seconds[row.label],
+                "sentences_per_s": len(references) / beam_seconds[row.label],
+                "decoder_steps": steps[row.label],
+                "mean_length": statistics.fmean(len(h) for h in found[row.label]),
+                "samples": [{"reference": r, "translation": t}
+                            for r, t in zip(references[:5], texts[:5], strict=False)],
+            }
+        )  # fmt: skip
+        print(
+            f"{row.label}: test BLEU {scores.bleu:.2f}, chrF {scores.chrf:.2f} "
+            f"({beam_seconds[row.label]:,.1f} s of beam search)",
+            flush=True,
+        )
+    print(f"BLEU: {out['bleu_signature']}\nchrF: {out['chrf_signature']}", flush=True)
+    out["tokens_per_s_ratios"] = ratios(out["rows"], "tokens_per_s")
+    out["sentences_per_s_ratios"] = ratios(out["rows"], "sentences_per_s")
+    by = {(r["system"], r["input_feeding"]): r["bleu"] for r in out["rows"]}
+    out["bleu_differences"] = {
+        f"rnnkit{suffix} − OpenNMT-py{suffix}": by[("rnnkit", f)] - by[("OpenNMT-py", f)]
+        for f, suffix in ((False, ""), (True, ", input feeding"))
+        if ("rnnkit", f) in by
+    }
+    return out
+
+
+def chunk_call(row: Row, chunk: int) -> Callable[[int], float]:
+    """Row ``row``'s training of chunk r (batches [r·chunk, (r + 1)·chunk))."""
+    return lambda r: row.train(r * chunk, chunk)
+
+
+def decode_test(
+    rows: list[Row], test: list[tuple[list[int], Seq2SeqBatch]], sentences: int
+) -> tuple[dict[str, list[list[int]]], dict[str, float], dict[str, int]]:
+    """Every row's best hypothesis of every test sentence (in input order), the rows taking
+    turns per batch; and each row's seconds and decoder steps."""
+    found: dict[str, list[list[int]]] = {row.label: [[] for _ in range(sentences)] for row in rows}
+    steps = dict.fromkeys(found, 0)
+
+    def call(row: Row) -> Callable[[int], float]:
+        def one(index: int) -> float:
+            positions, batch = test[index]
+            seconds, best, n = row.translate(index, batch)
+            for position, ids in zip(positions, best, strict=True):
+                found[row.label][position] = ids
+            steps[row.label] += n
+            return seconds
+
+        return one
+
+    times = interleaved({row.label: call(row) for row in rows}, len(test))
+    return found, {label: sum(seconds) for label, seconds in times.items()}, steps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,12 +899,15 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += ["", "| ratio (training) | value |", "|---|---|"]
     lines += [f"| {k} | {v:.3f}× |" for k, v in report["training_ratios"].items()]
+    L = s["beam_length"]
     lines += [
         "",
-        f"Beam search after training (each row its own model): beam {s['beam']}, "
-        f"{s['beam_sentences']} validation sentences in one batch, scores / length, median of "
-        f"{s['beam_repeats']} runs after one warm-up run; each system its own stopping rule "
-        "and length limit (see the script).",
+        f"Beam search after training (each row its own model), at a fixed length: beam "
+        f"{s['beam']}, {s['beam_sentences']} validation sentences of ≥ "
+        f"{report['data']['beam_shortest_source']} source tokens in one batch, scores / length, "
+        f"minimum = maximum length {L} (<eos> barred before {L} tokens, every sentence cut at "
+        f"{L}: each system takes exactly {L} decoder steps, counted and checked), median of "
+        f"{s['beam_repeats']} runs after one warm-up run.",
         "",
         "| variant | sentences/s (median) | range | decoder steps | ms / step | mean length |",
         "|---|---|---|---|---|---|",
@@ -665,7 +949,70 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if report["quick"]:
         lines.append("- `--quick`: tiny sizes, a smoke run; these numbers measure nothing")
+    if report["epochs"]:
+        lines += ["", *epochs_markdown(report["epochs"], s["batch"])]
     return "\n".join(lines) + "\n"
+
+
+def epochs_markdown(report: dict[str, Any], batch: int) -> list[str]:
+    """The ``--epochs`` section."""
+    cap = report["epochs_batches"]
+    decode = report["decode"]
+    lines = [
+        f"## Test BLEU after {report['epochs']} epoch(s), the same for both",
+        "",
+        f"Both systems trained from the same initial weights, {report['epochs']} epoch(s) of "
+        + (f"the first {cap} batches" if cap else "the whole training set")
+        + f" of {batch} pairs, the same batches in the same order (rnnkit's `pair_batches`, "
+        f"seed 0, `set_epoch(e)`), the rows taking turns per {report['chunk']} batches; target "
+        "tokens/s over each epoch, each system's own clock. Validation loss: NLL per target "
+        f"token under teacher forcing, no smoothing, dropout off, {report['val_pairs']:,} "
+        "validation pairs, the same computation on each system's own model. Test: "
+        f"{report['test_pairs']:,} test2016 pairs in {report['test_batches']} batches of ≤ "
+        f"{decode['batch']} (sorted by source length, the rows taking turns per batch), beam "
+        f'{decode["beam"]}, scores / length (OpenNMT-py: "avg", alpha 1), at most '
+        f"{decode['max_len']} tokens, each system its own stopping rule and per-sentence limit "
+        "(rnnkit min(100, 2·n + 10), OpenNMT-py min(100, 1.5·S + 5)); outputs detokenised as "
+        "rnnkit's evaluation does, sacrebleu corpus scores against the references.",
+        "",
+        "| variant | epoch | target tokens/s | seconds | train loss (smoothed) | val loss | val "
+        "perplexity |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        for e in row["epochs"]:
+            lines.append(
+                f"| {row['variant']} | {e['epoch']} | {e['tokens_per_s']:,.0f} | "
+                f"{e['seconds']:,.1f} | {e['train_loss']:.4f} | {e['val_loss']:.4f} | "
+                f"{e['val_perplexity']:,.2f} |"
+            )
+    lines += [
+        "",
+        "| variant | training s | tokens/s | test BLEU | BLEU (lc) | chrF | beam s | "
+        "sentences/s | decoder steps | mean length |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        lines.append(
+            f"| {row['variant']} | {row['train_seconds']:,.1f} | {row['tokens_per_s']:,.0f} | "
+            f"{row['bleu']:.2f} | {row['bleu_lc']:.2f} | {row['chrf']:.2f} | "
+            f"{row['beam_seconds']:,.1f} | {row['sentences_per_s']:,.1f} | "
+            f"{row['decoder_steps']:,} | {row['mean_length']:.1f} |"
+        )
+    lines += ["", "| rnnkit vs OpenNMT-py | value |", "|---|---|"]
+    lines += [
+        f"| training tokens/s: {k} | {v:.3f}× |" for k, v in report["tokens_per_s_ratios"].items()
+    ]
+    lines += [
+        f"| beam sentences/s: {k} | {v:.3f}× |" for k, v in report["sentences_per_s_ratios"].items()
+    ]
+    lines += [f"| test BLEU: {k} | {v:+.2f} |" for k, v in report["bleu_differences"].items()]
+    lines += [
+        "",
+        f"- BLEU: `{report['bleu_signature']}`",
+        f"- chrF: `{report['chrf_signature']}`",
+    ]
+    return lines
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -681,6 +1028,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ("beam", "beam size"),
         ("beam_sentences", "validation sentences N decoded in one batch"),
         ("beam_repeats", "timed beam-search runs"),
+        ("beam_length", "the beam rows' length L: every sentence decodes exactly L steps"),
     ):
         parser.add_argument(
             f"--{flag.replace('_', '-')}", dest=flag, type=int,
@@ -688,8 +1036,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         )  # fmt: skip
     parser.add_argument("--dropout", type=float, default=0.3, help="dropout p (default 0.3)")
     parser.add_argument(
-        "--input-feeding", choices=("off", "on", "both"), default="both",
-        help="rows without input feeding, with it, or both (default both)",
+        "--input-feeding", choices=("off", "on", "both"),
+        help="rows without input feeding, with it, or both (default: both for the timing rows, "
+        "off for the --epochs mode)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--epochs", type=int, default=0,
+        help="then train both systems N epochs over the whole training set and score test2016 "
+        "BLEU (default 0: off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--epochs-batches", type=int, default=0,
+        help="--epochs mode: only the first K batches of each epoch (a smoke run; default 0: all)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--epochs-chunk", type=int, default=10,
+        help="--epochs mode: training batches per turn, the rows taking turns (default 10)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--test-sentences", type=int, default=0,
+        help="--epochs mode: only the first M test sentences (a smoke run; default 0: all 1,000)",
     )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument(
@@ -709,6 +1075,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for flag in FULL:
         if getattr(args, flag) < (0 if flag == "warmup" else 1):
             parser.error(f"--{flag.replace('_', '-')} must be ≥ 1, got {getattr(args, flag)}")
+    for flag in ("epochs", "epochs_batches", "test_sentences"):
+        if getattr(args, flag) < 0:
+            parser.error(f"--{flag.replace('_', '-')} must be ≥ 0, got {getattr(args, flag)}")
+    if args.epochs_chunk < 1:
+        parser.error(f"--epochs-chunk must be ≥ 1, got {args.epochs_chunk}")
     if not 0 <= args.dropout < 1:
         parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
     if not args.peer_python.is_file():
@@ -750,6 +1121,8 @@ def main(argv: list[str] | None = None) -> None:
             beam = time_beam(args, rows, int(data["beam"].source.shape[0]))
             for row in beam:
                 print(f"{row['variant']}: {row['sentences_per_s']:,.2f} sentences/s", flush=True)
+            del rows
+            epochs = run_epochs(args, data, peer, folder) if args.epochs else None
     finally:
         peer.close()
     report = {
@@ -766,7 +1139,8 @@ def main(argv: list[str] | None = None) -> None:
             "dtype": "float32",
             "attention": "general",
             "beam_length_penalty": LENGTH_PENALTY,
-            "beam_max_len": MAX_LEN,
+            "beam_min_len": args.beam_length,
+            "beam_max_len": args.beam_length,
             "opennmt_argv": {
                 f"-input_feed {int(feeding)}": opennmt_argv(
                     {k: getattr(args, k) for k in ("embedding", "enc_layers", "enc_hidden")},
@@ -781,6 +1155,7 @@ def main(argv: list[str] | None = None) -> None:
             "train_pairs": len(data["train_encoded"]),
             "train_batches": len(data["train"]),
             "beam_sentences": int(data["beam"].source.shape[0]),
+            "beam_shortest_source": beam_shortest_source(args.beam_length),
             "source_vocab": len(source_vocab),
             "target_vocab": len(target_vocab),
         },
@@ -804,6 +1179,7 @@ def main(argv: list[str] | None = None) -> None:
         "training_ratios": ratios(training, "tokens_per_s"),
         "beam": beam,
         "beam_ratios": ratios(beam, "sentences_per_s"),
+        "epochs": epochs,
     }
     text = markdown(report)
     print(text)

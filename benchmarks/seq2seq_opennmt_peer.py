@@ -18,13 +18,24 @@ Commands (``cmd``):
   in ``argv``) and ``onmt.model_builder.build_base_model``, over those vocabularies; its weights
   loaded from ``weights`` (OpenNMT-py names, every parameter), its ``LossCompute.from_opts`` and
   ``Optimizer.from_opt``, and the batches of ``batches`` (training, and the beam batch).
+- ``batches``: more batches for a model built before, from the file ``batches`` (a dict of
+  lists of batches, or of one batch: ``train``, ``val``, ``test``, ``beam``), each key replacing
+  the model's batches of that key (an epoch's training batches, say, one epoch at a time).
 - ``train``: ``count`` batches from ``first``, each as ``Trainer._gradient_accumulation`` takes
   one step (accum_count 1, no truncation): zero_grad, forward, ``LossCompute``, loss / tokens,
   ``optim.backward``, ``decoder.detach_state``, ``optim.step`` (clip and Adam). Answers the
   seconds (this process's ``time.perf_counter`` around the loop) and the losses.
+- ``validate``: the teacher-forced loss over the batches of ``key`` (default ``val``) after
+  ``model.eval()``, without gradients: the negative log-likelihood of every target token,
+  ``</s>`` included, no label smoothing (what rnnkit's ``Seq2SeqModel.evaluate`` computes),
+  summed; answers the sum, the token count and the seconds.
 - ``beam``: the ``Translator``'s ``translate_batch`` on the beam batch (beam search,
-  ``GNMTGlobalScorer`` with the given length penalty), after ``model.eval()``. Answers the
-  seconds, the best hypothesis of every sentence (ids without ``</s>``) and the decoder steps.
+  ``GNMTGlobalScorer`` with the given length penalty, ``min_length`` (default 0) and
+  ``max_length``), after ``model.eval()``. Answers the seconds, the best hypothesis of every
+  sentence (ids without ``</s>``) and the decoder steps.
+- ``translate``: the same, batch by batch, for ``count`` batches from ``first`` of the batches of
+  ``key`` (default ``test``); answers the seconds (the ``translate_batch`` calls together), the
+  best hypotheses of their sentences in batch order, and the decoder steps summed.
 - ``parity``: a float64 model without dropout over one batch, its decoder's initial state
   pinned to the given one (the two systems' bridges differ; see ``bench_seq2seq.py``): the
   summed label-smoothed loss by ``LossCompute``'s own criterion on its generator's scores
@@ -128,18 +139,59 @@ class Peer:
         seconds = time.perf_counter() - started
         return {"seconds": seconds, "losses": losses}
 
-    def beam(
-        self, beam: int, max_length: int, length_penalty: float, count_steps: bool
-    ) -> dict[str, Any]:
+    def add_batches(self, path: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = torch.load(path, weights_only=True)
+        self.batches.update(loaded)
+        return {key: len(value) for key, value in loaded.items()}
+
+    @torch.no_grad()
+    def validate(self, key: str) -> dict[str, Any]:
+        """See the module docstring."""
+        model = self.model.eval()
+        batches = [self._batch(b) for b in self.batches[key]]
+        pad = self.vocabs["tgt"][DefaultTokens.PAD]
+        total, tokens = 0.0, 0
+        started = time.perf_counter()
+        for batch in batches:
+            tgt = batch["tgt"]
+            dec_out, _ = model(batch["src"], tgt, batch["srclen"], bptt=False)
+            scores = model.generator(dec_out.reshape(-1, dec_out.size(-1)))
+            gold = tgt[:, 1:, 0].reshape(-1)
+            total += float(
+                torch.nn.functional.cross_entropy(scores, gold, ignore_index=pad, reduction="sum")
+            )
+            tokens += int(gold.ne(pad).sum())
+        seconds = time.perf_counter() - started
+        return {"loss_sum": total, "tokens": tokens, "seconds": seconds}
+
+    def beam(self, **how: Any) -> dict[str, Any]:
+        seconds, best, steps = self._decode(self.batches["beam"], **how)
+        return {"seconds": seconds, "hypotheses": best, "decoder_steps": steps}
+
+    def translate(self, key: str, first: int, count: int, **how: Any) -> dict[str, Any]:
+        seconds, hypotheses, steps = 0.0, [], 0
+        for source in self.batches[key][first : first + count]:
+            s, best, n = self._decode(source, **how)
+            seconds, steps = seconds + s, steps + (n or 0)
+            hypotheses.extend(best)
+        return {
+            "seconds": seconds, "hypotheses": hypotheses,
+            "decoder_steps": steps if how["count_steps"] else None,
+        }  # fmt: skip
+
+    def _decode(
+        self, source: dict[str, torch.Tensor], *, beam: int, min_length: int, max_length: int,
+        length_penalty: float, count_steps: bool,
+    ) -> tuple[float, list[list[int]], int | None]:  # fmt: skip
+        """One batch's beam search: (seconds, each sentence's best ids without </s>, steps)."""
         self.model.eval()
         scorer = GNMTGlobalScorer(
             alpha=length_penalty, beta=0.0, length_penalty="avg", coverage_penalty="none"
         )
         translator = Translator(
-            self.model, self.vocabs, gpu=-1, n_best=1, beam_size=beam, max_length=max_length,
-            global_scorer=scorer, report_score=False,
+            self.model, self.vocabs, gpu=-1, n_best=1, beam_size=beam, min_length=min_length,
+            max_length=max_length, global_scorer=scorer, report_score=False,
         )  # fmt: skip
-        source = self.batches["beam"]
         batch = {
             "src": source["src"].unsqueeze(-1), "srclen": source["srclen"],
             "indices": torch.arange(len(source["srclen"])),
@@ -162,10 +214,7 @@ class Peer:
         for hypotheses in result["predictions"]:
             ids = [int(i) for i in hypotheses[0].tolist()]
             best.append(ids[:-1] if ids and ids[-1] == eos else ids)
-        return {
-            "seconds": seconds, "hypotheses": best,
-            "decoder_steps": steps[0] if count_steps else None,
-        }  # fmt: skip
+        return seconds, best, steps[0] if count_steps else None
 
     def parity(self, path: str, grads: str) -> dict[str, Any]:
         """See the module docstring."""
@@ -241,15 +290,26 @@ def main() -> None:
                     "parameters": sum(p.numel() for p in peer.model.parameters()),
                     "bridge": bool(peer.opt.bridge), "input_feed": bool(peer.opt.input_feed),
                 }  # fmt: skip
+            elif cmd == "batches":
+                answer = peers[request["name"]].add_batches(request["batches"])
             elif cmd == "train":
                 answer = peers[request["name"]].train(request["first"], request["count"])
-            elif cmd == "beam":
-                answer = peers[request["name"]].beam(
-                    request["beam"],
-                    request["max_length"],
-                    request["length_penalty"],
-                    bool(request["count_steps"]),
-                )
+            elif cmd == "validate":
+                answer = peers[request["name"]].validate(request.get("key", "val"))
+            elif cmd in ("beam", "translate"):
+                how = {
+                    "beam": int(request["beam"]), "min_length": int(request.get("min_length", 0)),
+                    "max_length": int(request["max_length"]),
+                    "length_penalty": float(request["length_penalty"]),
+                    "count_steps": bool(request["count_steps"]),
+                }  # fmt: skip
+                if cmd == "beam":
+                    answer = peers[request["name"]].beam(**how)
+                else:
+                    answer = peers[request["name"]].translate(
+                        request.get("key", "test"), int(request["first"]), int(request["count"]),
+                        **how,
+                    )  # fmt: skip
             elif cmd == "parity":
                 answer = peers[request["name"]].parity(request["batch"], request["grads"])
             else:

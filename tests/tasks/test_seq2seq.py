@@ -312,3 +312,75 @@ def test_predict_marks_an_empty_sentence_and_translates_the_rest(
     assert predictions[1]["note"] == "empty sentence: not translated"
     assert main(["predict", str(reversal_run), "a b", ""]) == 0
     assert capsys.readouterr().out == "B A\n(empty sentence: not translated)\n"
+
+
+# --- min_len: no hypothesis ends before it -----------------------------------------------------
+
+
+def eos_first_model(seed: int = 0, cell: str = "lstm") -> Seq2SeqModel:
+    """A small model whose most likely token is <eos> at every step (its output bias)."""
+    m = model(seed=seed, cell=cell)
+    with torch.no_grad():
+        m.generator.bias[EOS] += 50.0
+    return m
+
+
+def test_without_min_len_the_eos_first_model_ends_at_once() -> None:
+    m, b = eos_first_model(), batch()
+    assert all(h.tokens == [] and h.ended for h in greedy(m, b.source, b.source_lengths))
+    for hs in beam_search(m, b.source, b.source_lengths, beam=3, n_best=2):
+        assert hs[0].tokens == [] and hs[0].ended
+
+
+@pytest.mark.parametrize("min_len", [1, 4, 9])
+def test_no_hypothesis_ends_before_min_len(min_len: int) -> None:
+    m, b = eos_first_model(seed=1), batch(seed=1)
+    for h in greedy(m, b.source, b.source_lengths, min_len=min_len):
+        assert len(h.tokens) == min_len and h.ended  # <eos> as soon as it is allowed
+    for hs in beam_search(m, b.source, b.source_lengths, beam=3, n_best=3, min_len=min_len):
+        assert len(hs) == 3
+        assert all(len(h.tokens) >= min_len and h.ended for h in hs)
+
+
+def test_the_limit_wins_over_min_len() -> None:
+    m, b = eos_first_model(seed=2), batch(seed=2)
+    for h in greedy(m, b.source, b.source_lengths, max_len=5, min_len=8):
+        assert len(h.tokens) == 5 and not h.ended
+    for hs in beam_search(m, b.source, b.source_lengths, beam=2, max_len=5, min_len=8):
+        assert len(hs[0].tokens) == 5 and not hs[0].ended
+    # min_len = max_len: every sentence decodes exactly that many steps
+    for h in greedy(m, b.source, b.source_lengths, max_len=6, min_len=6):
+        assert len(h.tokens) == 6 and not h.ended
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_min_len_zero_changes_nothing(cell: str) -> None:
+    m, b = model(seed=5, cell=cell), batch(seed=4)
+    plain = beam_search(m, b.source, b.source_lengths, beam=3, n_best=2, max_len=12)
+    zero = beam_search(m, b.source, b.source_lengths, beam=3, n_best=2, max_len=12, min_len=0)
+    assert plain == zero  # the same tokens, scores, normalised scores and ends
+    found = greedy(m, b.source, b.source_lengths, max_len=12)
+    assert found == greedy(m, b.source, b.source_lengths, max_len=12, min_len=0)
+    # a min_len no greedy hypothesis falls short of changes nothing either
+    shortest = min(len(h.tokens) for h in found)
+    assert greedy(m, b.source, b.source_lengths, max_len=12, min_len=shortest) == found
+
+
+@pytest.mark.parametrize("min_len", [0, 3, 7])
+def test_greedy_with_min_len_is_beam_one_with_min_len(min_len: int) -> None:
+    for m in (eos_first_model(seed=3), model(seed=3, cell="gru")):
+        b = batch(seed=5)
+        found = greedy(m, b.source, b.source_lengths, max_len=12, min_len=min_len)
+        beamed = beam_search(m, b.source, b.source_lengths, beam=1, max_len=12, min_len=min_len)
+        assert [h.tokens for h in found] == [hs[0].tokens for hs in beamed]
+        assert [h.ended for h in found] == [hs[0].ended for hs in beamed]
+        for h, hs in zip(found, beamed, strict=True):
+            assert h.score == pytest.approx(hs[0].score, abs=1e-9)
+
+
+def test_a_negative_min_len_is_one_clear_error() -> None:
+    m, b = model(), batch()
+    with pytest.raises(ValueError, match=r"^greedy: min_len must be ≥ 0, got -1$"):
+        greedy(m, b.source, b.source_lengths, min_len=-1)
+    with pytest.raises(ValueError, match=r"^beam_search: min_len must be ≥ 0, got -2$"):
+        beam_search(m, b.source, b.source_lengths, min_len=-2)

@@ -8,7 +8,9 @@ hypothesis's score is the sum of its tokens' log-probabilities, ``<eos>`` includ
 beam search ranks finished hypotheses by that score divided by ``length ** length_penalty``
 (``length`` counting the ``<eos>``; 0 ranks by the raw sum, 1 by the mean). A sentence stops
 at its own limit, ``min(max_len, 2 · source length + 10)`` tokens; a hypothesis cut there has
-no ``<eos>``.
+no ``<eos>``. With ``min_len`` a hypothesis may not end before it has that many tokens (its
+``<eos>`` is not a candidate until then); the limit still wins, so ``min_len`` = ``max_len`` ≤
+every sentence's limit decodes exactly that many steps (fixed-length decoding, for timing).
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def length_limits(lengths: Tensor, max_len: int) -> list[int]:
     return [min(max_len, 2 * int(n) + 10) for n in lengths.tolist()]
 
 
+def _check_min_len(owner: str, min_len: int) -> None:
+    if min_len < 0:
+        raise ValueError(f"{owner}: min_len must be ≥ 0, got {min_len}")
+
+
 def _normalized(score: float, length: int, penalty: float) -> float:
     scale: float = float(max(1, length)) ** penalty
     return score / scale
@@ -79,11 +86,17 @@ def greedy(
     lengths: Tensor,
     *,
     max_len: int = 100,
+    min_len: int = 0,
     length_penalty: float = 1.0,
     attention: bool = False,
 ) -> list[Hypothesis]:
     """The most likely token at each step, for every sentence of the batch at once: source
-    (B, S) ids, lengths (B,). One hypothesis per sentence, in batch order."""
+    (B, S) ids, lengths (B,). One hypothesis per sentence, in batch order.
+
+    While a hypothesis has fewer than ``min_len`` tokens, ``<eos>`` is not chosen (its
+    log-probability counts as -inf before the arg-max; its score stays the model's); a sentence
+    whose limit is below ``min_len`` is cut at its limit. ValueError if ``min_len`` < 0."""
+    _check_min_len("greedy", min_len)
     encoded = model.encode(source, lengths)
     state = model.initial_state(encoded)
     limits = length_limits(lengths, max_len)
@@ -96,6 +109,9 @@ def greedy(
     running = list(range(B))
     for t in range(max(limits)):
         log_probs, state, attn = model.step(tokens, state, encoded)
+        if t < min_len:  # every running hypothesis has t tokens
+            log_probs = log_probs.clone()
+            log_probs[:, model.eos] = float("-inf")
         best_lp, best = log_probs.max(dim=-1)
         step_lp, step_best = best_lp.tolist(), best.tolist()  # one copy out per step, not per row
         for row, b in enumerate(running):
@@ -135,6 +151,7 @@ def beam_search(
     *,
     beam: int = 5,
     max_len: int = 100,
+    min_len: int = 0,
     length_penalty: float = 1.0,
     n_best: int = 1,
     attention: bool = False,
@@ -144,7 +161,12 @@ def beam_search(
     aside those that end among the ``beam`` best; a sentence is done once ``n_best`` have ended
     and the best of them scores at least the best live one, which then can no longer overtake it
     (or at its limit, where its live ones are cut). Returns each sentence's ``n_best`` best
-    hypotheses by normalised score, best first. With ``beam=1`` it is :func:`greedy`."""
+    hypotheses by normalised score, best first. With ``beam=1`` it is :func:`greedy`.
+
+    While the hypotheses have fewer than ``min_len`` tokens (all live ones have as many), none
+    ends: ``<eos>``'s log-probability counts as -inf before the top-k. A sentence whose limit is
+    below ``min_len`` is cut at its limit. ValueError if ``min_len`` < 0."""
+    _check_min_len("beam_search", min_len)
     if beam < 1 or n_best < 1 or n_best > beam:
         raise ValueError(f"beam_search: need 1 ≤ n_best ≤ beam, got n_best {n_best}, beam {beam}")
     device = source.device
@@ -166,6 +188,8 @@ def beam_search(
         log_probs, state, attn = model.step(tokens, state, encoded)
         V = log_probs.shape[-1]
         total = scores.unsqueeze(-1) + log_probs.view(B, K, V).to(torch.float64)  # (B, K, V)
+        if t < min_len:  # every live hypothesis has t tokens
+            total[:, :, model.eos] = float("-inf")
         top, where = total.view(B, K * V).topk(2 * K, dim=-1)  # (B, 2K), best first
         origin, token = where // V, where % V
         if attention and attn is not None:
