@@ -180,3 +180,18 @@ def test_yaml_works_too(tmp_path: Path) -> None:
     )
     _, space = read_search("classify", path)
     assert space.dimensions["model.dropout"] == Range(0.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[2] / "benchmarks" / "configs" / "tune").glob("*.toml")),
+    ids=lambda p: p.name,
+)
+def test_the_shipped_searches_read(path: Path) -> None:
+    """The README's searches: each file names its task, its space checks against that task."""
+    from rnnkit.config import read_config_file
+
+    task = read_config_file(path)["task"]
+    config, space = read_search(task, path)
+    space.check(config, where=str(path))
+    assert space.names
