@@ -41,7 +41,8 @@ class StepModel(Protocol):
 
     def step(self, tokens: Tensor, state: Any, encoded: Any) -> tuple[Tensor, Any, Tensor | None]:
         """tokens (R,) → (log-probabilities (R, V), the new state, attention weights (R, S) or
-        None), R rows of ``encoded``."""
+        None), R rows of ``encoded``. The log-probabilities are a new tensor, the caller's:
+        decoding may change it in place."""
         ...
 
     def select_state(self, state: Any, rows: Tensor) -> Any:
@@ -110,8 +111,7 @@ def greedy(
     for t in range(max(limits)):
         log_probs, state, attn = model.step(tokens, state, encoded)
         if t < min_len:  # every running hypothesis has t tokens
-            log_probs = log_probs.clone()
-            log_probs[:, model.eos] = float("-inf")
+            log_probs[:, model.eos] = float("-inf")  # the step's own tensor
         best_lp, best = log_probs.max(dim=-1)
         step_lp, step_best = best_lp.tolist(), best.tolist()  # one copy out per step, not per row
         for row, b in enumerate(running):
@@ -182,16 +182,22 @@ def beam_search(
     history = torch.empty(B, K, 0, dtype=torch.long, device=device)
     attn_history: Tensor | None = None
     tokens = torch.full((B * K,), model.bos, dtype=torch.long, device=device)
+    eos_index = torch.tensor([model.eos], device=device)
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     done = [False] * B
     for t in range(max(limits)):
         log_probs, state, attn = model.step(tokens, state, encoded)
         V = log_probs.shape[-1]
-        total = scores.unsqueeze(-1) + log_probs.view(B, K, V).to(torch.float64)  # (B, K, V)
         if t < min_len:  # every live hypothesis has t tokens
-            total[:, :, model.eos] = float("-inf")
-        top, where = total.view(B, K * V).topk(2 * K, dim=-1)  # (B, 2K), best first
-        origin, token = where // V, where % V
+            log_probs.index_fill_(-1, eos_index, float("-inf"))  # the step's own tensor
+        # a row's score is the same for all its next tokens, so the row's C best tokens hold
+        # every extension of it that can be among the sentence's 2K best: only those are
+        # summed, in float64 (exactly the ranking of all K·V sums, ties aside)
+        C = min(2 * K, V)
+        row_lp, row_token = log_probs.view(B, K, V).topk(C, dim=-1)  # (B, K, C)
+        total = scores.unsqueeze(-1) + row_lp.to(torch.float64)  # (B, K, C)
+        top, where = total.view(B, K * C).topk(2 * K, dim=-1)  # (B, 2K), best first
+        origin, token = where // C, row_token.view(B, K * C).gather(1, where)
         if attention and attn is not None:
             step_attn = attn.view(B, K, 1, -1)
             attn_history = step_attn if attn_history is None else torch.cat(
