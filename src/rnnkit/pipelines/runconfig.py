@@ -9,8 +9,8 @@ Precedence: defaults < config file < command-line flags.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Callable, Mapping
+from functools import cache, partial
 from typing import Any
 
 from rnnkit.config import as_plain, resolve_nested
@@ -46,11 +46,15 @@ class RunOptions:
 
 @cache
 def config_type(task: Task) -> type:
-    """The frozen dataclass of ``task``'s run config: its sections, then ``trainer`` and
-    ``run`` (:class:`RunOptions`)."""
+    """The frozen dataclass of ``task``'s run config: its sections, then ``trainer`` (with the
+    task's :attr:`~rnnkit.tasks.base.Task.trainer_defaults`) and ``run`` (:class:`RunOptions`)."""
     sections = {**task.sections, "trainer": TrainerConfig, "run": RunOptions}
+    factories: dict[str, Callable[[], Any]] = {
+        **sections, "trainer": partial(TrainerConfig, **task.trainer_defaults)
+    }  # fmt: skip
     fields = [
-        (name, kind, dataclasses.field(default_factory=kind)) for name, kind in sections.items()
+        (name, kind, dataclasses.field(default_factory=factories[name]))
+        for name, kind in sections.items()
     ]
     return dataclasses.make_dataclass(
         f"{task.name.title()}RunConfig", fields, frozen=True, namespace={"task_name": task.name}

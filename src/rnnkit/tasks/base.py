@@ -256,6 +256,9 @@ class Task:
         example_unit: what :attr:`Result.examples` counts, for reports (``sentences``, ``tokens``).
         baselines: the baselines (:meth:`train_baseline`) a run of this task may be reported
             beside, by name.
+        trainer_defaults: the task's own recipe: trainer settings by name that replace
+            :class:`~rnnkit.training.TrainerConfig`'s defaults for this task (shown so in
+            ``--help``; a config file or flag still overrides them).
     """
 
     name: ClassVar[str]
@@ -267,6 +270,7 @@ class Task:
     input_help: ClassVar[str] = "texts"
     example_unit: ClassVar[str] = "examples"  # what Result.examples counts (sentences, tokens)
     baselines: ClassVar[tuple[str, ...]] = ()  # what run.baseline may name (classify: tfidf)
+    trainer_defaults: ClassVar[Mapping[str, Any]] = {}  # e.g. classify: epochs, patience
 
     # -- config ------------------------------------------------------------------------------
 
