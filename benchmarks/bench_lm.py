@@ -31,9 +31,12 @@ Training rows:
 
 Tokens/s = K steps × B × T tokens over the median of R timed runs of K steps, after W warm-up
 steps; the variants run in turn, in a rotating order, round after round, so that a busy machine
-slows all alike. Ratios are rnnkit's tokens/s over torch's (> 1: rnnkit faster): ``rnnkit`` over
-``torch`` without weight drop, and with it. The project's goal: no slower without weight drop,
-faster with it.
+slows all alike. Beside the wall time, each run's CPU seconds of this process
+(``time.process_time``) give tokens/s by CPU time: with one torch thread, what the steps cost
+whatever else waits for the cores (on a shared machine wall time also counts the waits, which
+the median and the turns only even out). Ratios are rnnkit's tokens/s over torch's (> 1: rnnkit
+faster), by wall time and by CPU time: ``rnnkit`` over ``torch`` without weight drop, and with
+it. The project's goal: no slower without weight drop, faster with it.
 
 Generation: N (``--tokens``) tokens one at a time at batch 1 (feed the last token, carry the
 state, sample at temperature 1): rnnkit's ``TextGenerator.generate`` (over a ``Vocab`` of V
@@ -452,17 +455,22 @@ def check_weight_drop(p: float) -> dict[str, Any]:
 # timing
 
 
-def interleaved(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Seconds of each call in each of ``repeats`` rounds, the order rotating every round."""
+def interleaved(
+    calls: dict[str, Callable[[], object]], repeats: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall seconds and CPU seconds of this process (``time.process_time``) of each call in each
+    of ``repeats`` rounds, the order rotating every round."""
     names = list(calls)
-    times: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(repeats):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             calls[name]()
-            times[name].append(time.perf_counter() - started)
-    return times
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - cpu_started)
+    return wall, cpu
 
 
 def time_training(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -489,7 +497,7 @@ def time_training(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[
     calls: dict[str, Callable[[], object]] = {
         t.label: functools.partial(t.run, args.steps) for t in trainees
     }
-    times = interleaved(calls, args.repeats)
+    times, cpu_times = interleaved(calls, args.repeats)
     tokens = args.steps * B * T
     rows = []
     for trainee in trainees:
@@ -508,18 +516,23 @@ def time_training(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[
                 "tokens_per_s_max": tokens / min(seconds),
                 "ms_per_step": 1e3 * median / args.steps,
                 "seconds": seconds,
+                "cpu_tokens_per_s": tokens / statistics.median(cpu_times[trainee.label]),
+                "cpu_seconds": cpu_times[trainee.label],
                 "mean_loss_timed": statistics.fmean(trainee.losses[args.warmup :]),
                 "last_loss": trainee.losses[-1],
             }
         )
-    by = {row["variant"]: row["tokens_per_s"] for row in rows}
     wd = f", weight drop {drop:g}"
-    ratios = {
-        "rnnkit / torch": by["rnnkit"] / by["torch"],
-        f"rnnkit{wd} / torch{wd}": by[f"rnnkit{wd}"] / by[f"torch{wd}"],
-        "rnnkit fused / torch (information)": by["rnnkit fused"] / by["torch"],
-        f"rnnkit fused{wd} / torch{wd} (information)": by[f"rnnkit fused{wd}"] / by[f"torch{wd}"],
+    pairs = {
+        "rnnkit / torch": ("rnnkit", "torch"),
+        f"rnnkit{wd} / torch{wd}": (f"rnnkit{wd}", f"torch{wd}"),
+        "rnnkit fused / torch (information)": ("rnnkit fused", "torch"),
+        f"rnnkit fused{wd} / torch{wd} (information)": (f"rnnkit fused{wd}", f"torch{wd}"),
     }
+    ratios: dict[str, float] = {}
+    for key, label in (("tokens_per_s", ""), ("cpu_tokens_per_s", ", CPU time")):
+        by = {row["variant"]: row[key] for row in rows}
+        ratios |= {f"{name}{label}": by[a] / by[b] for name, (a, b) in pairs.items()}
     return rows, ratios
 
 
@@ -558,7 +571,9 @@ def time_generation(args: argparse.Namespace) -> dict[str, Any]:
 
     ours_run()  # warm-up
     plain_run()
-    times = interleaved({"rnnkit TextGenerator": ours_run, "torch loop": plain_run}, args.repeats)
+    times, _ = interleaved(
+        {"rnnkit TextGenerator": ours_run, "torch loop": plain_run}, args.repeats
+    )
     rows = {
         name: {
             "ms_per_token": 1e3 * statistics.median(seconds) / N,
@@ -595,14 +610,16 @@ def markdown(report: dict[str, Any]) -> str:
         f"{s['warmup']} warm-up step(s), the rows taking turns. Ratio = rnnkit tokens/s ÷ torch "
         "tokens/s (> 1: rnnkit faster).",
         "",
-        "| variant | backend ran | tokens/s (median) | range | ms / step | mean loss (timed) |",
-        "|---|---|---|---|---|---|",
+        "| variant | backend ran | tokens/s (median) | range | ms / step | tokens/s by CPU "
+        "time | mean loss (timed) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in report["training"]:
         lines.append(
             f"| {row['variant']} | {row['backend_ran']} | {row['tokens_per_s']:,.0f} | "
             f"{row['tokens_per_s_min']:,.0f}–{row['tokens_per_s_max']:,.0f} | "
-            f"{row['ms_per_step']:.2f} | {row['mean_loss_timed']:.4f} |"
+            f"{row['ms_per_step']:.2f} | {row['cpu_tokens_per_s']:,.0f} | "
+            f"{row['mean_loss_timed']:.4f} |"
         )
     lines += ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {name} | {value:.3f}× |" for name, value in report["ratios"].items()]
