@@ -43,13 +43,13 @@ its decoder has the encoder's L layers of 2H. The defaults (E 256, 2 layers of 2
 so a decoder of 2 × 512) keep the encoder of rnnkit's Multi30k runs and give the decoder the size
 OpenNMT-py needs; a 1-layer decoder of 256 takes ``--enc-layers 1 --enc-hidden 128``.
 
-Two details differ, by design of each system, and are kept:
-
-- the bridge: rnnkit's decoder starts from tanh(W [h→; h←]) of the encoder's top layer, one
-  linear map for every decoder layer's h and c (``bridge="linear"``); OpenNMT-py's from the
-  encoder's final states themselves (``-bridge`` off, its default: no parameters);
-- input feeding: with it, OpenNMT-py feeds the *dropped-out* h̃_{t-1} to step t, rnnkit the
-  undropped one (the same without dropout).
+The bridge (``--bridge``): with ``copy``, the default, rnnkit's decoder starts from the
+encoder's final states, each layer's two directions side by side (``bridge="copy"``), as
+OpenNMT-py's does (``-bridge`` off, its default: no parameters), so the two models are the same
+function of the same weights; ``linear`` keeps rnnkit's other bridge, tanh(W [h→; h←]) of the
+encoder's top layer, one linear map for every decoder layer's h and c. One detail differs, by
+design of each system, and is kept: with input feeding, OpenNMT-py feeds the *dropped-out*
+h̃_{t-1} to step t, rnnkit the undropped one (the same without dropout).
 
 Training rows (``--input-feeding``: ``off``, ``on`` or ``both``, the default here):
 
@@ -100,7 +100,7 @@ teacher forcing, the same quantity on both sides: the negative log-likelihood pe
 (``<eos>`` included, no label smoothing, dropout off) over the validation split in rnnkit's
 evaluation batches (128 pairs, in order), rnnkit's ``Seq2SeqModel.evaluate`` and, in the worker,
 OpenNMT-py's generator scores through the same cross-entropy (``validate``), each on its own model
-(weights are not copied back: the bridges differ). Then the test2016 split (the dataset's ``test``,
+(each system keeps its own weights). Then the test2016 split (the dataset's ``test``,
 1,000 pairs; ``--test-sentences`` keeps the first M, for smoke runs) in rnnkit's translation
 batches (64, sorted by source length), the rows taking turns per batch, decoded by each system's
 beam search as ``rnnkit evaluate`` decodes by default (``DecodeConfig()``: beam 5, length penalty 1
@@ -115,9 +115,10 @@ the decoding of the test sentences, each system's own clock.
 
 Before timing, float64 checks at small sizes (asserted), with and without input feeding: on a
 real batch, with rnnkit's weights copied, both systems give the same summed loss and the same
-gradient for every parameter, the decoder's initial state pinned to the same value (rnnkit's
-bridge with W = 0, so tanh(b) whatever the encoder says, handed to OpenNMT-py's decoder in
-place of its own initial state, which the bridges make different); OpenNMT-py's
+gradient for every parameter (with ``--bridge linear`` the decoder's initial state pinned to the
+same value: rnnkit's bridge with W = 0, so tanh(b) whatever the encoder says, handed to
+OpenNMT-py's decoder in place of its own initial state, which the bridges make different);
+OpenNMT-py's
 ``LossCompute``, which casts the scores to float32, agrees to float32 rounding; and the loss with
 OpenNMT-py's own initial state is recorded beside it.
 
@@ -194,6 +195,11 @@ QUICK = {
 }  # fmt: skip
 TEST = DecodeConfig()  # the epochs mode's test decoding: rnnkit evaluate's defaults
 PARITY = {"embedding": 12, "enc_layers": 2, "enc_hidden": 8, "sentences": 6}
+BRIDGE_TEXT = {
+    "copy": "the encoder's final states, as OpenNMT-py's: the two models are the same",
+    "linear": "tanh(W [h→; h←]) of the top layer; OpenNMT-py the encoder's final states",
+}
+PINNED = {"copy": "", "linear": "; initial decoder state pinned"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +208,7 @@ PARITY = {"embedding": 12, "enc_layers": 2, "enc_hidden": 8, "sentences": 6}
 
 def rnnkit_model(
     sizes: dict[str, int], source_size: int, target_size: int, *, input_feeding: bool,
-    dropout: float, bos: int, eos: int,
+    dropout: float, bos: int, eos: int, bridge: str = "copy",
 ) -> Seq2SeqModel:  # fmt: skip
     """rnnkit's model of these sizes: encoder L × H bidirectional, decoder L × 2H."""
     L, H = sizes["enc_layers"], sizes["enc_hidden"]
@@ -215,7 +221,7 @@ def rnnkit_model(
             cell="lstm", hidden_size=2 * H, num_layers=L, bidirectional=False,
             layer_dropout=dropout,
         ),
-        attention="general", input_feeding=input_feeding, bridge="linear", dropout=dropout,
+        attention="general", input_feeding=input_feeding, bridge=bridge, dropout=dropout,
         label_smoothing=LABEL_SMOOTHING, tie_embeddings=False,
     )  # fmt: skip
     return Seq2SeqModel(config, source_size, target_size, bos=bos, eos=eos)
@@ -327,7 +333,7 @@ def save(obj: object, folder: Path, name: str) -> str:
 
 def check_parity(
     peer: Peer, batch: Seq2SeqBatch, source_size: int, target_size: int, bos: int, eos: int,
-    folder: Path,
+    folder: Path, bridge: str,
 ) -> dict[str, Any]:  # fmt: skip
     """See the module docstring; returns the largest differences found."""
     sizes = {k: PARITY[k] for k in ("embedding", "enc_layers", "enc_hidden")}
@@ -335,19 +341,21 @@ def check_parity(
     for feeding in (False, True):
         torch.manual_seed(0)
         ours = rnnkit_model(
-            sizes, source_size, target_size, input_feeding=feeding, dropout=0.0, bos=bos, eos=eos
-        ).to(torch.float64)
-        assert ours.bridge is not None
-        with torch.no_grad():  # the initial state tanh(b): no path from the encoder through it
-            ours.bridge.weight.zero_()
-            ours.bridge.bias.uniform_(-1, 1)
+            sizes, source_size, target_size, input_feeding=feeding, dropout=0.0, bos=bos,
+            eos=eos, bridge=bridge,
+        ).to(torch.float64)  # fmt: skip
+        pinned: dict[str, Tensor] = {}
+        if bridge == "linear":  # pin the initial state to tanh(b): no path from the encoder
+            assert ours.bridge is not None
+            with torch.no_grad():
+                ours.bridge.weight.zero_()
+                ours.bridge.bias.uniform_(-1, 1)
+                bridged = ours.encode(batch.source, batch.source_lengths).bridged
+            assert isinstance(bridged, tuple)  # an LSTM decoder's (h, c), each (L, B, 2H)
+            pinned = {"h0": bridged[0], "c0": bridged[1]}
         ours.train()
         loss_sum, _ = ours.forward_loss(batch)
         loss_sum.backward()
-        with torch.no_grad():
-            bridged = ours.encode(batch.source, batch.source_lengths).bridged
-        assert isinstance(bridged, tuple)  # an LSTM decoder's (h, c), each (L, B, 2H)
-        h0, c0 = bridged
         name = f"parity{' input feeding' if feeding else ''}"
         peer.request(
             "build", name=name, dtype="float64",
@@ -357,7 +365,7 @@ def check_parity(
         grads_path = folder / "parity-grads.pt"
         theirs = peer.request(
             "parity", name=name, grads=str(grads_path),
-            batch=save({"batch": peer_batch(batch), "h0": h0, "c0": c0}, folder, "parity.pt"),
+            batch=save({"batch": peer_batch(batch), **pinned}, folder, "parity.pt"),
         )  # fmt: skip
         their_grads: dict[str, Tensor] = torch.load(grads_path, weights_only=True)
         params = dict(ours.named_parameters())
@@ -619,6 +627,7 @@ def build_pair(
     ours = rnnkit_model(
         sizes, len(source_vocab), len(target_vocab), input_feeding=feeding,
         dropout=args.dropout, bos=target_vocab.index(BOS), eos=target_vocab.index(EOS),
+        bridge=args.bridge,
     )  # fmt: skip
     name = f"{prefix}opennmt{suffix}"
     built = peer.request(
@@ -938,12 +947,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"- rnnkit {env['rnnkit']} on torch {env['torch']}; OpenNMT-py {env['opennmt_py']} on "
         f"torch {env['peer_torch']} (its own environment); Python {env['python']}",
         f"- rnnkit ran: {backends}",
-        "- differences kept: the bridge (rnnkit tanh(W [h→; h←]) of the top layer; OpenNMT-py "
-        "the encoder's final states), input feeding of the dropped-out h̃ (OpenNMT-py) or the "
-        "undropped one (rnnkit)",
+        f"- rnnkit's bridge: {report['bridge']} ({BRIDGE_TEXT[report['bridge']]}); "
+        "difference kept: input feeding of the dropped-out h̃ (OpenNMT-py) or the undropped "
+        "one (rnnkit)",
         f"- checks (float64, E {parity['sizes']['embedding']}, {parity['sizes']['enc_layers']} "
         f"× {parity['sizes']['enc_hidden']} bidirectional, one real batch of "
-        f"{parity['sentences']}; initial decoder state pinned): summed loss and every "
+        f"{parity['sentences']}{PINNED[report['bridge']]}): summed loss and every "
         f"gradient equal, max |Δ loss| / |Δ grad|: {checks}",
         f"- command: `{report['command']}`",
     ]
@@ -963,7 +972,7 @@ def epochs_markdown(report: dict[str, Any], batch: int) -> list[str]:
         "",
         f"Both systems trained from the same initial weights, {report['epochs']} epoch(s) of "
         + (f"the first {cap} batches" if cap else "the whole training set")
-        + f" of {batch} pairs, the same batches in the same order (rnnkit's `pair_batches`, "
+        + f" in batches of {batch} pairs, the same batches in the same order (rnnkit's `pair_batches`, "
         f"seed 0, `set_epoch(e)`), the rows taking turns per {report['chunk']} batches; target "
         "tokens/s over each epoch, each system's own clock. Validation loss: NLL per target "
         f"token under teacher forcing, no smoothing, dropout off, {report['val_pairs']:,} "
@@ -1035,6 +1044,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             help=f"{what} (default {FULL[flag]}; --quick {QUICK[flag]})",
         )  # fmt: skip
     parser.add_argument("--dropout", type=float, default=0.3, help="dropout p (default 0.3)")
+    parser.add_argument(
+        "--bridge", choices=("copy", "linear"), default="copy",
+        help="rnnkit's bridge: copy (default; the encoder's final states, as OpenNMT-py's "
+        "default, so the two models are the same) or linear (rnnkit's tanh(W [h→; h←]))",
+    )  # fmt: skip
     parser.add_argument(
         "--input-feeding", choices=("off", "on", "both"),
         help="rows without input feeding, with it, or both (default: both for the timing rows, "
@@ -1111,7 +1125,7 @@ def main(argv: list[str] | None = None) -> None:
             )  # fmt: skip
             parity = check_parity(
                 peer, small, len(source_vocab), len(target_vocab), target_vocab.index(BOS),
-                target_vocab.index(EOS), folder,
+                target_vocab.index(EOS), folder, args.bridge,
             )  # fmt: skip
             print(f"checks passed: {json.dumps(parity)}", flush=True)
             rows = build_rows(args, data, peer, folder)
@@ -1159,6 +1173,7 @@ def main(argv: list[str] | None = None) -> None:
             "source_vocab": len(source_vocab),
             "target_vocab": len(target_vocab),
         },
+        "bridge": args.bridge,
         "command": " ".join([sys.executable, *sys.argv]).replace(str(Path.cwd()) + "/", ""),
         "environment": {
             "cpu": cpu_model(),

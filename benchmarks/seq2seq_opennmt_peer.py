@@ -37,7 +37,8 @@ Commands (``cmd``):
   ``key`` (default ``test``); answers the seconds (the ``translate_batch`` calls together), the
   best hypotheses of their sentences in batch order, and the decoder steps summed.
 - ``parity``: a float64 model without dropout over one batch, its decoder's initial state
-  pinned to the given one (the two systems' bridges differ; see ``bench_seq2seq.py``): the
+  pinned to the given one where one is given (``h0``, ``c0``: the two systems' bridges differ;
+  see ``bench_seq2seq.py``), else its own: the
   summed label-smoothed loss by ``LossCompute``'s own criterion on its generator's scores
   (``LossCompute.forward`` casts the scores to float32, so it is also asked, for its rounding),
   the gradients of that loss, saved by name to ``grads``; and the loss with OpenNMT-py's own
@@ -222,7 +223,7 @@ class Peer:
         model = self.model.train()
         batch = self._batch(data["batch"])
         src, tgt, srclen = batch["src"], batch["tgt"], batch["srclen"]
-        pinned = (data["h0"], data["c0"])
+        pinned = (data["h0"], data["c0"]) if "h0" in data else None  # None: its own
 
         def loss_with(state: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[Any, Any]:
             model.zero_grad(set_to_none=True)

@@ -81,7 +81,10 @@ def test_opennmt_options_name_the_same_sizes() -> None:
 
 
 @pytest.mark.skipif(not bench.PEER_PYTHON.is_file(), reason="no .peers/opennmt environment")
-def test_rnnkit_and_opennmt_compute_the_same_loss_and_gradients(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bridge", ["copy", "linear"])
+def test_rnnkit_and_opennmt_compute_the_same_loss_and_gradients(
+    tmp_path: Path, bridge: str
+) -> None:
     tokens = ["<pad>", "<unk>", "<bos>", "<eos>"]
     peer = bench.Peer(bench.PEER_PYTHON, threads=1)
     try:
@@ -91,7 +94,7 @@ def test_rnnkit_and_opennmt_compute_the_same_loss_and_gradients(tmp_path: Path) 
             tgt=tokens + [f"t{i}" for i in range(4, TARGET)],
         )
         batch = collate_pairs(pairs(5), bos=BOS, eos=EOS)
-        report = bench.check_parity(peer, batch, SOURCE, TARGET, BOS, EOS, tmp_path)
+        report = bench.check_parity(peer, batch, SOURCE, TARGET, BOS, EOS, tmp_path, bridge)
     finally:
         peer.close()
     for key in ("no input feeding", "input feeding"):

@@ -384,3 +384,52 @@ def test_a_negative_min_len_is_one_clear_error() -> None:
         greedy(m, b.source, b.source_lengths, min_len=-1)
     with pytest.raises(ValueError, match=r"^beam_search: min_len must be ≥ 0, got -2$"):
         beam_search(m, b.source, b.source_lengths, min_len=-2)
+
+
+def _copy_model(cell: str) -> Seq2SeqModel:
+    torch.manual_seed(0)
+    config = Seq2SeqConfig(
+        embedding_dim=6, encoder=EncoderConfig(cell=cell, hidden_size=4, num_layers=2),
+        decoder=EncoderConfig(cell=cell, hidden_size=8, num_layers=2, bidirectional=False),
+        bridge="copy", dropout=0.0,
+    )  # fmt: skip
+    return Seq2SeqModel(config, SOURCE_V, TARGET_V, bos=BOS, eos=EOS).double().eval()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_copy_bridge_hands_each_layer_its_encoder_layer_states(cell: str) -> None:
+    m, b = _copy_model(cell), batch()
+    with torch.no_grad():
+        x = m.source_embedding(b.source)
+        _, final = m.encoder(x, lengths=b.source_lengths)
+        bridged = m.encode(b.source, b.source_lengths).bridged
+    finals = final if isinstance(final, tuple) else (final,)
+    states = bridged if isinstance(bridged, tuple) else (bridged,)
+    assert len(states) == len(finals) == (2 if cell == "lstm" else 1)
+    for joined, parts in zip(states, finals, strict=True):
+        assert joined is not None and joined.shape == (2, b.source.shape[0], 8)
+        for layer in range(2):  # torch's layout: layer 0 forward, layer 0 backward, layer 1 …
+            expected = torch.cat([parts[2 * layer], parts[2 * layer + 1]], dim=-1)
+            torch.testing.assert_close(joined[layer], expected)
+    assert not any(name.startswith("bridge") for name, _ in m.named_parameters())
+    encoded = m.encode(b.source, b.source_lengths)
+    log_probs, _, _ = m.step(b.target_in[:, 0], m.initial_state(encoded), encoded)
+    assert torch.isfinite(log_probs[:, EOS]).all()
+
+
+@pytest.mark.parametrize(
+    ("decoder", "named"),
+    [
+        ({"hidden_size": 8, "num_layers": 1}, "num_layers 1 (the encoder's: 2)"),
+        ({"hidden_size": 4, "num_layers": 2}, "hidden_size 4 (the encoder's states: 8)"),
+        ({"hidden_size": 8, "num_layers": 2, "cell": "gru"}, "cell gru (an lstm encoder's states)"),
+    ],
+)
+def test_a_copy_bridge_that_cannot_fit_is_one_line(decoder: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match="bridge copy") as caught:
+        Seq2SeqConfig(
+            encoder=EncoderConfig(hidden_size=4, num_layers=2),
+            decoder=EncoderConfig(bidirectional=False, **decoder),
+            bridge="copy",
+        )
+    assert named in str(caught.value) and "\n" not in str(caught.value)

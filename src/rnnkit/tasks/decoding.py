@@ -160,8 +160,9 @@ def beam_search(
     kept alive; each step extends them all, keeps the ``beam`` best that do not end and sets
     aside those that end among the ``beam`` best; a sentence is done once ``n_best`` have ended
     and the best of them scores at least the best live one, which then can no longer overtake it
-    (or at its limit, where its live ones are cut). Returns each sentence's ``n_best`` best
-    hypotheses by normalised score, best first. With ``beam=1`` it is :func:`greedy`.
+    (or at its limit, where its live ones are cut), and its rows leave the batch. Returns each
+    sentence's ``n_best`` best hypotheses by normalised score, best first. With ``beam=1`` it is
+    :func:`greedy`.
 
     While the hypotheses have fewer than ``min_len`` tokens (all live ones have as many), none
     ends: ``<eos>``'s log-probability counts as -inf before the top-k. A sentence whose limit is
@@ -184,8 +185,9 @@ def beam_search(
     tokens = torch.full((B * K,), model.bos, dtype=torch.long, device=device)
     eos_index = torch.tensor([model.eos], device=device)
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
-    done = [False] * B
+    active = list(range(B))  # the sentences still decoding: position i holds sentence active[i]
     for t in range(max(limits)):
+        A = len(active)
         log_probs, state, attn = model.step(tokens, state, encoded)
         V = log_probs.shape[-1]
         if t < min_len:  # every live hypothesis has t tokens
@@ -194,57 +196,62 @@ def beam_search(
         # every extension of it that can be among the sentence's 2K best: only those are
         # summed, in float64 (exactly the ranking of all K·V sums, ties aside)
         C = min(2 * K, V)
-        row_lp, row_token = log_probs.view(B, K, V).topk(C, dim=-1)  # (B, K, C)
-        total = scores.unsqueeze(-1) + row_lp.to(torch.float64)  # (B, K, C)
-        top, where = total.view(B, K * C).topk(2 * K, dim=-1)  # (B, 2K), best first
-        origin, token = where // C, row_token.view(B, K * C).gather(1, where)
+        row_lp, row_token = log_probs.view(A, K, V).topk(C, dim=-1)  # (A, K, C)
+        total = scores.unsqueeze(-1) + row_lp.to(torch.float64)  # (A, K, C)
+        top, where = total.view(A, K * C).topk(2 * K, dim=-1)  # (A, 2K), best first
+        origin, token = where // C, row_token.view(A, K * C).gather(1, where)
         if attention and attn is not None:
-            step_attn = attn.view(B, K, 1, -1)
+            step_attn = attn.view(A, K, 1, -1)
             attn_history = step_attn if attn_history is None else torch.cat(
                 [attn_history, step_attn], dim=2
             )  # fmt: skip
         is_eos = token == model.eos
-        for b, j in (is_eos[:, :K] & torch.isfinite(top[:, :K])).nonzero().tolist():
-            if done[b]:
-                continue
-            k = int(origin[b, j])
+        for i, j in (is_eos[:, :K] & torch.isfinite(top[:, :K])).nonzero().tolist():
+            b, k = active[i], int(origin[i, j])
             finished[b].append(_hypothesis(
-                history[b, k].tolist(), float(top[b, j]), True, length_penalty,
-                None if attn_history is None else attn_history[b, k], int(lengths[b]),
+                history[i, k].tolist(), float(top[i, j]), True, length_penalty,
+                None if attn_history is None else attn_history[i, k], int(lengths[b]),
             ))  # fmt: skip
         alive_top = top.masked_fill(is_eos, float("-inf"))
-        chosen_scores, chosen = alive_top.topk(K, dim=-1)  # (B, K) among the 2K
+        chosen_scores, chosen = alive_top.topk(K, dim=-1)  # (A, K) among the 2K
         chosen_origin = origin.gather(1, chosen)
         chosen_token = token.gather(1, chosen)
-        order = (torch.arange(B, device=device).unsqueeze(1) * K + chosen_origin).view(-1)
+        order = (torch.arange(A, device=device).unsqueeze(1) * K + chosen_origin).view(-1)
         history = torch.cat(
-            [history.view(B * K, t)[order].view(B, K, t), chosen_token.unsqueeze(-1)], dim=2
+            [history.view(A * K, t)[order].view(A, K, t), chosen_token.unsqueeze(-1)], dim=2
         )
         if attn_history is not None:
-            attn_history = attn_history.view(B * K, t + 1, -1)[order].view(B, K, t + 1, -1)
+            attn_history = attn_history.view(A * K, t + 1, -1)[order].view(A, K, t + 1, -1)
         scores = chosen_scores
         score_rows = scores.tolist()  # one copy out per step, not per sentence
-        for b in range(B):
-            if done[b]:
+        keep = []  # positions of the sentences that go on
+        for i, b in enumerate(active):
+            if len(finished[b]) >= n_best and _settled(finished[b], score_rows[i][0]):
                 continue
-            if len(finished[b]) >= n_best and _settled(finished[b], score_rows[b][0]):
-                done[b] = True
-            elif t + 1 >= limits[b]:  # cut: the live ones join the finished
+            if t + 1 >= limits[b]:  # cut: the live ones join the finished
                 for k in range(K):
-                    if math.isfinite(score_rows[b][k]):
+                    if math.isfinite(score_rows[i][k]):
                         finished[b].append(_hypothesis(
-                            history[b, k].tolist(), score_rows[b][k], False, length_penalty,
-                            None if attn_history is None else attn_history[b, k],
+                            history[i, k].tolist(), score_rows[i][k], False, length_penalty,
+                            None if attn_history is None else attn_history[i, k],
                             int(lengths[b]),
                         ))  # fmt: skip
-                done[b] = True
-        if all(done):
+                continue
+            keep.append(i)
+        if not keep:
             break
-        scores = scores.masked_fill(torch.tensor(done, device=device).unsqueeze(1), float("-inf"))
         # ``order`` moves rows only within each sentence's block of K, whose encoded source is
         # the same K times: only the decoder state follows
         state = model.select_state(state, order)
         tokens = chosen_token.view(-1)
+        if len(keep) < A:  # the sentences that are done leave the batch
+            positions = torch.tensor(keep, device=device)
+            rows = (positions.unsqueeze(1) * K + torch.arange(K, device=device)).view(-1)
+            encoded, state = model.select(encoded, state, rows)
+            tokens, scores, history = tokens[rows], scores[positions], history[positions]
+            if attn_history is not None:
+                attn_history = attn_history[positions]
+            active = [active[i] for i in keep]
     return [sorted(f, key=lambda h: -h.normalized)[:n_best] for f in finished]
 
 

@@ -3,7 +3,9 @@
 
 The encoder, any rnnkit layer stack (bidirectional by default), reads the source; a bridge
 turns the top layer's final states into the decoder's initial state (``tanh(W [h→; h←])`` per
-decoder layer and state, or zeros). The decoder, another rnnkit stack, reads the target shifted
+decoder layer and state), or hands each encoder layer's final states, its directions side by
+side, to the decoder layer of the same depth (``copy``, OpenNMT-py's default), or starts it
+from zeros. The decoder, another rnnkit stack, reads the target shifted
 right (teacher forcing); at each step its output h_t attends over the encoder's outputs (padding
 masked) and is combined with the context c_t into the attentional state
 ``h̃_t = tanh(W_c [c_t; h_t])`` (Luong's placement, for every score: additive, dot, general),
@@ -60,7 +62,7 @@ from rnnkit.text import Vocab, detokenize
 
 __all__ = ["DecodeConfig", "Encoded", "Seq2SeqConfig", "Seq2SeqModel", "Seq2SeqTask"]
 
-BRIDGES = ("linear", "zeros")
+BRIDGES = ("linear", "copy", "zeros")
 EMPTY_SENTENCE = "empty sentence: not translated"  # the note of a blank input
 State = Any  # the decoder layer's state: h (L, R, H), or (h, c) for an LSTM
 
@@ -79,7 +81,7 @@ class Seq2SeqConfig:
     attention: str = "general"  # additive (Bahdanau) | dot | general (Luong) | none
     attention_size: int | None = None  # additive only: its hidden size (default: decoder's)
     input_feeding: bool = False  # feed h̃_{t-1} into step t (Luong); runs the decoder per step
-    bridge: str = "linear"  # linear: decoder state from the encoder's final states | zeros
+    bridge: str = "linear"  # linear: tanh(W [h→; h←]) of the top layer | copy: each layer's | zeros
     dropout: float = 0.3  # on the word vectors and on the attentional state
     label_smoothing: float = 0.1  # share of each target's probability spread over the rest
     tie_embeddings: bool = False  # the output layer shares the target embedding matrix
@@ -102,10 +104,30 @@ class Seq2SeqConfig:
         if self.input_feeding and self.attention == "none":
             raise ValueError("seq2seq: input_feeding feeds the attentional state; needs attention")
         if self.bridge not in BRIDGES:
-            raise ValueError(f"seq2seq: bridge must be linear or zeros, got {self.bridge!r}")
+            raise ValueError(f"seq2seq: bridge must be {', '.join(BRIDGES)}, got {self.bridge!r}")
+        if self.bridge == "copy":
+            _check_copy_bridge(self.encoder, self.decoder)
         for name in ("dropout", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"seq2seq: {name} must be in [0, 1), got {getattr(self, name)}")
+
+
+def _check_copy_bridge(encoder: EncoderConfig, decoder: EncoderConfig) -> None:
+    """The ``copy`` bridge needs a decoder of the encoder's depth, its states of the encoder's
+    width (both directions) and kind."""
+    width = encoder.hidden_size * (2 if encoder.bidirectional else 1)
+    problems = []
+    if decoder.num_layers != encoder.num_layers:
+        problems.append(f"num_layers {decoder.num_layers} (the encoder's: {encoder.num_layers})")
+    if decoder.hidden_size != width:
+        problems.append(f"hidden_size {decoder.hidden_size} (the encoder's states: {width})")
+    if (decoder.cell == "lstm") != (encoder.cell == "lstm"):
+        problems.append(f"cell {decoder.cell} (an {encoder.cell} encoder's states)")
+    if problems:
+        raise ValueError(
+            "seq2seq: bridge copy hands each encoder layer's final states to the decoder layer "
+            f"of the same depth; the decoder has {'; '.join(problems)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -143,6 +165,13 @@ class Encoded:
             None if self.prepared is None else self.prepared.index_select(0, rows),
             _select_state(self.bridged, rows),
         )  # fmt: skip
+
+
+def _directions_joined(state: Tensor, directions: int) -> Tensor:
+    """(L·D, B, H) → (L, B, D·H): each layer's final states, its directions side by side."""
+    LD, B, H = state.shape
+    L = LD // directions
+    return state.view(L, directions, B, H).permute(0, 2, 1, 3).reshape(L, B, directions * H)
 
 
 def _select_state(state: State | None, rows: Tensor) -> State | None:
@@ -211,8 +240,15 @@ class Seq2SeqModel(TaskModel):
         return Encoded(memory, mask, prepared, self._bridge(final))
 
     def _bridge(self, final: Any) -> State | None:
-        """The decoder's initial state from the encoder's top layer's final h (both directions):
-        tanh of one linear map, per decoder layer and state."""
+        """The decoder's initial state from the encoder's final states ``final`` ((L·D, B,
+        H_enc), or LSTM's pair of them): ``linear``, from the top layer's h (both directions),
+        tanh of one linear map, per decoder layer and state; ``copy``, each layer's states with
+        its directions side by side (L, B, D·H_enc); ``zeros``: None."""
+        if self.config.bridge == "copy":
+            D = 2 if self.config.encoder.bidirectional else 1
+            if isinstance(final, tuple):
+                return tuple(_directions_joined(s, D) for s in final)
+            return _directions_joined(final, D)
         if self.bridge is None:
             return None
         h = final[0] if isinstance(final, tuple) else final  # (L·D, B, H_enc)
