@@ -972,8 +972,9 @@ def epochs_markdown(report: dict[str, Any], batch: int) -> list[str]:
         "",
         f"Both systems trained from the same initial weights, {report['epochs']} epoch(s) of "
         + (f"the first {cap} batches" if cap else "the whole training set")
-        + f" in batches of {batch} pairs, the same batches in the same order (rnnkit's `pair_batches`, "
-        f"seed 0, `set_epoch(e)`), the rows taking turns per {report['chunk']} batches; target "
+        + f" in batches of {batch} pairs, the same batches in the same order (rnnkit's "
+        "`pair_batches`, seed 0, `set_epoch(e)`), the rows taking turns per "
+        f"{report['chunk']} batches; target "
         "tokens/s over each epoch, each system's own clock. Validation loss: NLL per target "
         f"token under teacher forcing, no smoothing, dropout off, {report['val_pairs']:,} "
         "validation pairs, the same computation on each system's own model. Test: "
