@@ -164,16 +164,14 @@ from rnnkit.tasks.seq2seq import DecodeConfig, Seq2SeqConfig, Seq2SeqModel
 from rnnkit.tasks.seq2seq_data import (
     BOS,
     EOS,
-    EncodedPair,
     Seq2SeqBatch,
     Seq2SeqDataConfig,
     build_vocabs,
     collate_pairs,
     encode_pairs,
-    in_order,
     load_pairs,
     pair_batches,
-    tokenize,
+    source_batches,
 )
 from rnnkit.text import Vocab, detokenize
 from rnnkit.text.batching import BucketBatchSampler
@@ -751,9 +749,11 @@ def test_data(
     pairs = data["pairs"].split("test")
     if args.test_sentences:
         pairs = pairs[: args.test_sentences]
-    vocab, config = data["source_vocab"], data["config"]
-    encoded = [EncodedPair(vocab.encode(tokenize(p.source, config)), []) for p in pairs]
-    return [p.target for p in pairs], list(in_order(encoded, data["target_vocab"], TEST.batch))
+    batches = source_batches(
+        [p.source for p in pairs], data["source_vocab"], data["target_vocab"], data["config"],
+        TEST.batch,
+    )  # fmt: skip
+    return [p.target for p in pairs], list(batches)
 
 
 def run_epochs(

@@ -53,9 +53,9 @@ from rnnkit.tasks.seq2seq_data import (
     Seq2SeqDataConfig,
     build_vocabs,
     encode_pairs,
-    in_order,
     load_pairs,
     pair_batches,
+    source_batches,
     tokenize,
 )
 from rnnkit.text import Vocab, detokenize
@@ -115,7 +115,7 @@ class Seq2SeqConfig:
 def _check_copy_bridge(encoder: EncoderConfig, decoder: EncoderConfig) -> None:
     """The ``copy`` bridge needs a decoder of the encoder's depth, its states of the encoder's
     width (both directions) and kind."""
-    width = encoder.hidden_size * (2 if encoder.bidirectional else 1)
+    width = encoder.output_size
     problems = []
     if decoder.num_layers != encoder.num_layers:
         problems.append(f"num_layers {decoder.num_layers} (the encoder's: {encoder.num_layers})")
@@ -244,15 +244,14 @@ class Seq2SeqModel(TaskModel):
         H_enc), or LSTM's pair of them): ``linear``, from the top layer's h (both directions),
         tanh of one linear map, per decoder layer and state; ``copy``, each layer's states with
         its directions side by side (L, B, D·H_enc); ``zeros``: None."""
+        D = 2 if self.config.encoder.bidirectional else 1
         if self.config.bridge == "copy":
-            D = 2 if self.config.encoder.bidirectional else 1
             if isinstance(final, tuple):
                 return tuple(_directions_joined(s, D) for s in final)
             return _directions_joined(final, D)
         if self.bridge is None:
             return None
         h = final[0] if isinstance(final, tuple) else final  # (L·D, B, H_enc)
-        D = 2 if self.config.encoder.bidirectional else 1
         top = torch.cat(list(h[-D:]), dim=-1)  # (B, D·H_enc)
         L, H = self.config.decoder.num_layers, self.config.decoder.hidden_size
         states = torch.tanh(self.bridge(top)).view(-1, L, self.states, H).permute(2, 1, 0, 3)
@@ -420,15 +419,12 @@ class Seq2SeqTask(Task):
         in input order."""
         decode = decode or run.config.decode
         model: Seq2SeqModel = run.model
-        source_vocab = run.artifacts.vocabs[Artifacts.MAIN]
-        target_vocab = run.artifacts.vocabs[TARGET]
-        pairs = [
-            EncodedPair(source_vocab.encode(tokenize(text, run.config.data)), [])
-            for text in sources
-        ]
-        results: list[list[Hypothesis]] = [[] for _ in pairs]
+        vocabs = run.artifacts.vocabs
+        results: list[list[Hypothesis]] = [[] for _ in sources]
         model.eval()
-        for positions, batch in in_order(pairs, target_vocab, decode.batch):
+        for positions, batch in source_batches(
+            sources, vocabs[Artifacts.MAIN], vocabs[TARGET], run.config.data, decode.batch
+        ):
             batch = move_to(batch, model.device)
             found = beam_search(
                 model, batch.source, batch.source_lengths, beam=decode.beam,

@@ -35,6 +35,7 @@ __all__ = [
     "in_order",
     "load_pairs",
     "pair_batches",
+    "source_batches",
     "tokenize",
 ]
 
@@ -197,3 +198,13 @@ def in_order(
     bos, eos = target_vocab.index(BOS), target_vocab.index(EOS)
     for chosen in length_sorted_chunks([len(p.source) for p in pairs], batch_size):
         yield chosen, collate_pairs([pairs[i] for i in chosen], bos=bos, eos=eos)
+
+
+def source_batches(
+    sources: Sequence[str], source_vocab: Vocab, target_vocab: Vocab,
+    config: Seq2SeqDataConfig, batch_size: int,
+) -> Iterator[tuple[list[int], Seq2SeqBatch]]:  # fmt: skip
+    """Source sentences alone, tokenised as ``config`` says, in the batches translation decodes:
+    (positions, batch) by :func:`in_order` (the targets empty)."""
+    pairs = [EncodedPair(source_vocab.encode(tokenize(text, config)), []) for text in sources]
+    return in_order(pairs, target_vocab, batch_size)
